@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+/**
+ * `dfp`: train per-entity autoencoders and score logs, with Morpheus DFP's
+ * options. `--train_users none` scores; any other value trains; adding
+ * `--inference_file` trains and then scores in one run (starter mode).
+ */
+import { Command, Option } from 'commander';
+import { DfpError, errorMessage } from '../errors';
+import { createLogger } from '../logging';
+import { initBackend } from '../model';
+import { runInference } from '../pipeline/infer';
+import { formatReport, hasFailures, type RunReport } from '../pipeline/report';
+import { runTraining } from '../pipeline/train';
+import { loadSourceDefinition } from '../schema/loader';
+import { openModelStore } from '../store/local-store';
+import { DEFAULTS, LIST_SEPARATOR, type RawOptions, TRAIN_USERS, buildConfig } from '../config/options';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  // An environment variable gives every value at once, separated by LIST_SEPARATOR.
+  const values = value.includes(LIST_SEPARATOR) ? value.split(LIST_SEPARATOR).filter(Boolean) : [value];
+  return [...(previous ?? []), ...values];
+}
+
+function option(flags: string, description: string, envName?: string): Option {
+  const opt = new Option(flags, description);
+  const long = /--([a-z_]+)/.exec(flags)?.[1];
+  return long ? opt.env(envName ?? `DFP_${long.toUpperCase()}`) : opt;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('dfp');
+  program
+    .description(
+      'Digital Fingerprinting: learn each entity\'s behaviour from Duo, Azure AD or CloudTrail logs\n' +
+        '(or any source a schema file describes) and flag the events that deviate from it.',
+    )
+    .addOption(
+      option('--source <name|file>', 'duo, azure, cloudtrail, or a schema file (.json/.yaml)').default(DEFAULTS.source),
+    )
+    .addOption(
+      option(
+        '--train_users <mode>',
+        'all: generic + per-entity models; generic: one model over all entities; individual: ' +
+          'per-entity models only; none: score the input with trained models (inference)',
+      )
+        .choices(TRAIN_USERS as string[])
+        .default('all'),
+    )
+    .addOption(option('-f, --input_file <path|glob>', 'input files, directories or globs (repeatable)').argParser(collect))
+    .addOption(
+      option(
+        '--inference_file <path|glob>',
+        'starter mode: after training, score these files in the same run (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(option('--skip_user <id>', 'leave this entity out, also from the generic model (repeatable)').argParser(collect))
+    .addOption(option('--only_user <id>', 'use only this entity (repeatable)').argParser(collect))
+    .addOption(
+      option(
+        '--start_time <time>',
+        'first file time to use: 2022-08-01, 2022-08-01T06:00:00 or with an offset; no offset means UTC',
+      ),
+    )
+    .addOption(
+      option(
+        '--duration <span>',
+        'length of the time window after --start_time (60d, 1d, 12h…); without --start_time the ' +
+          'window ends now. With neither, every file is used whatever its date [default with --start_time: 60d]',
+      ),
+    )
+    .addOption(option('--sample_rate_s <seconds>', 'keep only the first file of each such interval (0 = all)').default(DEFAULTS.sampleRateS))
+    .addOption(option('--period <D|none>', 'batch files per UTC day (D) or all at once (none) [default: per source: duo none, azure D, cloudtrail D]'))
+    .addOption(option('--cache_dir <dir>', 'batch cache of parsed files (Arrow IPC)').default(DEFAULTS.cacheDir))
+    .addOption(option('--no_cache', 'do not read or write the batch cache').default(false))
+    .addOption(
+      option('--tracking_uri <uri>', 'model store: file:<dir> (embedded local store)').default(DEFAULTS.trackingUri),
+    )
+    .addOption(
+      option('--filter_threshold <z>', 'a row is a detection when its mean_abs_z is at least this').default(
+        DEFAULTS.filterThreshold,
+      ),
+    )
+    .addOption(
+      option('--output <file>', 'detections file, .csv or .jsonl; appended to, never truncated [default: dfp_detections_<source>.csv]'),
+    )
+    .addOption(option('--rejects_file <file>', 'records that could not be used, with file, index, field and reason [default: beside --output]'))
+    .addOption(option('--dead_letter_file <file>', 'rows that no model could score, with the reason [default: beside --output]'))
+    .addOption(option('--min_history <rows>', 'training: rows an entity needs before its first model').default(DEFAULTS.minHistory))
+    .addOption(option('--min_increment <rows>', 'training: new rows needed before a retrain').default(DEFAULTS.minIncrement))
+    .addOption(option('--max_history <span>', 'training: history kept per entity (60d, or none)').default(DEFAULTS.maxHistory))
+    .addOption(option('--epochs <n>', 'training epochs [default: per source: duo 30, azure 100, cloudtrail 30]'))
+    .addOption(option('--validation_size <fraction>', 'last fraction of each window used for early stopping [default: per source]'))
+    .addOption(option('--patience <epochs>', 'stop after this many epochs without a better validation loss [default: 5]'))
+    .addOption(option('--batch_size <rows>', 'training batch size [default: 512]'))
+    .addOption(option('--learning_rate <lr>', 'initial learning rate [default: 0.001]'))
+    .addOption(option('--learning_rate_decay <factor>', 'learning rate multiplier per epoch [default: 0.99]'))
+    .addOption(option('--swap_probability <p>', 'swap-noise probability [default: 0.2]'))
+    .addOption(option('--encoder_layers <sizes>', 'encoder layer sizes [default: 512,500]'))
+    .addOption(option('--decoder_layers <sizes>', 'decoder layer sizes [default: 512]'))
+    .addOption(option('--activation <name>', 'activation [default: relu]'))
+    .addOption(option('--optimizer <sgd|adam>', 'optimizer [default: sgd]'))
+    .addOption(option('--seed <n>', 'random seed for initialisation, shuffling and swap noise [default: 42]'))
+    .addOption(option('--model_cache_size <n>', 'most models held in memory while scoring').default(DEFAULTS.modelCacheSize))
+    .addOption(
+      option('--ml_backend <name>', 'auto, tensorflow (tfjs-node-gpu), wasm or cpu; an unavailable explicit choice fails', 'DFP_ML_BACKEND').default(
+        'auto',
+      ),
+    )
+    .addOption(option('--log_level <level>', 'CRITICAL, ERROR, WARNING, INFO or DEBUG').default(DEFAULTS.logLevel))
+    .addOption(option('--no_progress', 'no progress bar').default(false))
+    .addHelpText(
+      'after',
+      '\nEvery option can also be set with an environment variable: --cache_dir is DFP_CACHE_DIR,\n' +
+        `--ml_backend is DFP_ML_BACKEND. Repeatable options take several values there, separated by "${LIST_SEPARATOR}".\n\n` +
+        'Examples:\n' +
+        '  dfp --source duo --train_users all --start_time 2022-08-01 -f "data/duo-training-data/*.json"\n' +
+        '  dfp --source duo --train_users none -f "data/duo-inference-data/*.json" --output out/detections.csv\n' +
+        '  dfp --source azure -f "data/azure-training-data/*.json" --inference_file "data/azure-inference-data/*.json"',
+    );
+  return program;
+}
+
+interface CliOptions extends Omit<RawOptions, 'progress'> {
+  mlBackend: string;
+  noProgress: boolean;
+}
+
+/** Runs the command line; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.parse(argv);
+  // Options keep Morpheus's snake_case names on the command line; code uses camelCase.
+  const opts = Object.fromEntries(
+    Object.entries(program.opts()).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]),
+  ) as unknown as CliOptions;
+  const logger = createLogger({ level: opts.logLevel });
+  try {
+    const source = await loadSourceDefinition(opts.source);
+    const config = buildConfig(
+      { ...opts, progress: !opts.noProgress && Boolean(process.stderr.isTTY) },
+      source,
+    );
+    const backend = await initBackend(opts.mlBackend as 'auto');
+    logger.info({ backend, source: source.name, trainUsers: config.trainUsers }, 'starting');
+    const store = openModelStore(config.trackingUri);
+    const ctx = { logger, store };
+
+    const reports: RunReport[] = [];
+    if (config.trainUsers === 'none') {
+      reports.push(await runInference(config, ctx));
+    } else {
+      reports.push(await runTraining(config, ctx));
+      if (config.inferenceInputs.length > 0) {
+        reports.push(await runInference(config, ctx, config.inferenceInputs));
+      }
+    }
+    for (const report of reports) process.stdout.write(formatReport(report) + '\n');
+    return reports.some(hasFailures) ? 1 : 0;
+  } catch (err) {
+    const code = err instanceof DfpError ? `${err.code}: ` : '';
+    logger.error({ err }, 'run failed');
+    process.stderr.write(`dfp: ${code}${errorMessage(err)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`dfp: ${errorMessage(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,215 @@
+/**
+ * Command-line and environment options, validated once into a PipelineConfig.
+ * Every option `--x_y` can also be set with `DFP_X_Y`; a command-line value wins.
+ */
+import { dirname, join } from 'node:path';
+import { DfpError, ErrorCodes } from '../errors';
+import type { TrainUsers } from '../entities/split';
+import { pinoLevel } from '../logging';
+import type { AutoencoderOptions } from '../model';
+import type { PipelineConfig } from '../pipeline/config';
+import { parseTimestamp } from '../schema/timestamps';
+import type { SourceDefinition } from '../schema/types';
+import { DEFAULT_TRAINING_WINDOW } from '../window/rolling-window';
+import { parseDuration } from './durations';
+
+/** Raw option values as commander hands them over (strings, lists, flags). */
+export interface RawOptions {
+  source: string;
+  trainUsers?: string;
+  skipUser?: string[];
+  onlyUser?: string[];
+  startTime?: string;
+  duration?: string;
+  cacheDir: string;
+  noCache?: boolean;
+  logLevel: string;
+  sampleRateS: string;
+  inputFile?: string[];
+  inferenceFile?: string[];
+  trackingUri: string;
+  filterThreshold: string;
+  output?: string;
+  rejectsFile?: string;
+  deadLetterFile?: string;
+  period?: string;
+  minHistory: string;
+  minIncrement: string;
+  maxHistory: string;
+  modelCacheSize: string;
+  progress: boolean;
+  epochs?: string;
+  validationSize?: string;
+  batchSize?: string;
+  learningRate?: string;
+  learningRateDecay?: string;
+  swapProbability?: string;
+  patience?: string;
+  encoderLayers?: string;
+  decoderLayers?: string;
+  activation?: string;
+  optimizer?: string;
+  seed?: string;
+}
+
+export const TRAIN_USERS: readonly TrainUsers[] = ['all', 'generic', 'individual', 'none'];
+
+function invalid(option: string, value: unknown, why: string): DfpError {
+  return new DfpError(
+    ErrorCodes.CONFIG_INVALID,
+    `--${option} ${JSON.stringify(value)}: ${why}`,
+    { details: { option, value } },
+  );
+}
+
+function number(option: string, value: string, check: (n: number) => boolean, rule: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw invalid(option, value, `must be ${rule}`);
+  return n;
+}
+
+function layers(option: string, value: string): number[] {
+  const parts = value.split(/[,\s]+/).filter(Boolean).map(Number);
+  if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n <= 0)) {
+    throw invalid(option, value, 'must be positive integers separated by commas, e.g. 512,500');
+  }
+  return parts;
+}
+
+/** Parses `--start_time`: a date or date-time, with or without an offset (none = UTC). */
+export function parseStartTime(value: string): number {
+  const ms = parseTimestamp(value);
+  if (ms === null) {
+    throw invalid('start_time', value, 'must look like 2022-08-01, 2022-08-01T06:00:00 or 2022-08-01 06:00:00+02:00');
+  }
+  return ms;
+}
+
+function modelOptions(raw: RawOptions): Partial<AutoencoderOptions> {
+  const out: Partial<AutoencoderOptions> = {};
+  const int = (o: string, v: string, min: number) =>
+    number(o, v, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
+  if (raw.epochs !== undefined) out.epochs = int('epochs', raw.epochs, 1);
+  if (raw.validationSize !== undefined) {
+    out.validationSize = number('validation_size', raw.validationSize, (n) => n >= 0 && n < 1, 'in [0, 1)');
+  }
+  if (raw.batchSize !== undefined) out.batchSize = int('batch_size', raw.batchSize, 1);
+  if (raw.learningRate !== undefined) {
+    out.learningRate = number('learning_rate', raw.learningRate, (n) => n > 0, 'a positive number');
+  }
+  if (raw.learningRateDecay !== undefined) {
+    out.learningRateDecay = number('learning_rate_decay', raw.learningRateDecay, (n) => n > 0 && n <= 1, 'in (0, 1]');
+  }
+  if (raw.swapProbability !== undefined) {
+    out.swapProbability = number('swap_probability', raw.swapProbability, (n) => n >= 0 && n < 1, 'in [0, 1)');
+  }
+  if (raw.patience !== undefined) out.patience = int('patience', raw.patience, 0);
+  if (raw.encoderLayers !== undefined) out.encoderLayers = layers('encoder_layers', raw.encoderLayers);
+  if (raw.decoderLayers !== undefined) out.decoderLayers = layers('decoder_layers', raw.decoderLayers);
+  if (raw.activation !== undefined) out.activation = raw.activation as AutoencoderOptions['activation'];
+  if (raw.optimizer !== undefined) {
+    if (raw.optimizer !== 'sgd' && raw.optimizer !== 'adam') throw invalid('optimizer', raw.optimizer, 'must be sgd or adam');
+    out.optimizer = raw.optimizer;
+  }
+  if (raw.seed !== undefined) out.seed = int('seed', raw.seed, 0);
+  return out;
+}
+
+/** Validates raw options against a loaded source and builds the pipeline configuration. */
+export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Date.now()): PipelineConfig {
+  const trainUsers = (raw.trainUsers ?? 'all').toLowerCase() as TrainUsers;
+  if (!TRAIN_USERS.includes(trainUsers)) {
+    throw invalid('train_users', raw.trainUsers, `must be one of ${TRAIN_USERS.join(', ')}`);
+  }
+  const skipUsers = raw.skipUser ?? [];
+  const onlyUsers = raw.onlyUser ?? [];
+  if (skipUsers.length > 0 && onlyUsers.length > 0) {
+    throw invalid('skip_user', skipUsers, 'cannot be combined with --only_user; use one of them');
+  }
+  const inputs = raw.inputFile ?? [];
+  if (inputs.length === 0) {
+    throw new DfpError(ErrorCodes.CONFIG_INVALID, 'no input: give -f/--input_file (files, directories or globs)');
+  }
+  const inferenceInputs = raw.inferenceFile ?? [];
+  if (inferenceInputs.length > 0 && trainUsers === 'none') {
+    throw invalid('inference_file', inferenceInputs, 'starter mode trains first; it needs --train_users other than none');
+  }
+  if (!pinoLevel(raw.logLevel)) {
+    throw invalid('log_level', raw.logLevel, 'must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG');
+  }
+
+  // Time window: start + duration. No start and no duration: every file, whatever its date.
+  let startTime: number | null = null;
+  let endTime: number | null = null;
+  const durationMs = raw.duration !== undefined ? parseDurationOption('duration', raw.duration) : null;
+  if (raw.startTime !== undefined) {
+    startTime = parseStartTime(raw.startTime);
+    endTime = startTime + (durationMs ?? parseDuration('60d'));
+  } else if (durationMs !== null) {
+    endTime = now;
+    startTime = now - durationMs;
+  }
+
+  let period: 'D' | null = source.period ?? null;
+  if (raw.period !== undefined) {
+    const p = raw.period.toLowerCase();
+    if (p !== 'd' && p !== 'none') throw invalid('period', raw.period, 'must be D (one batch per UTC day) or none');
+    period = p === 'd' ? 'D' : null;
+  }
+
+  const output = raw.output ?? `dfp_detections_${source.name}.csv`;
+  const outDir = dirname(output);
+  return {
+    source,
+    inputs,
+    inferenceInputs,
+    trainUsers,
+    skipUsers,
+    onlyUsers,
+    startTime,
+    endTime,
+    sampleRateS: number('sample_rate_s', raw.sampleRateS, (n) => n >= 0, 'a number of seconds ≥ 0'),
+    period,
+    cacheDir: raw.noCache ? null : raw.cacheDir,
+    trackingUri: raw.trackingUri,
+    filterThreshold: number('filter_threshold', raw.filterThreshold, (n) => n >= 0, 'a number ≥ 0'),
+    output,
+    rejectsFile: raw.rejectsFile ?? join(outDir, `dfp_rejects_${source.name}.jsonl`),
+    deadLetterFile: raw.deadLetterFile ?? join(outDir, `dfp_dead_letters_${source.name}.jsonl`),
+    window: {
+      minHistory: number('min_history', raw.minHistory, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+      minIncrement: number('min_increment', raw.minIncrement, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
+      maxHistoryMs:
+        raw.maxHistory.toLowerCase() === 'none' ? null : parseDurationOption('max_history', raw.maxHistory),
+    },
+    model: modelOptions(raw),
+    modelCacheSize: number('model_cache_size', raw.modelCacheSize, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+    progress: raw.progress,
+  };
+}
+
+function parseDurationOption(option: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw invalid(option, value, (err as Error).message);
+  }
+}
+
+export const DEFAULTS = {
+  source: 'duo',
+  cacheDir: './.cache/dfp',
+  logLevel: 'INFO',
+  sampleRateS: '0',
+  trackingUri: 'file:./dfp-models',
+  filterThreshold: '2.0',
+  duration: '60d',
+  minHistory: String(DEFAULT_TRAINING_WINDOW.minHistory),
+  minIncrement: String(DEFAULT_TRAINING_WINDOW.minIncrement),
+  maxHistory: '60d',
+  modelCacheSize: '100',
+  watchInterval: '1.0',
+} as const;
+
+/** Separates several values of a repeatable option given in one environment variable. */
+export const LIST_SEPARATOR = ';';

@@ -1,0 +1,35 @@
+/** The one configuration the training and inference pipelines run from. */
+import type { TrainUsers } from '../entities/split';
+import type { AutoencoderOptions } from '../model';
+import type { SourceDefinition } from '../schema/types';
+import type { TrainingWindowOptions } from '../window/rolling-window';
+
+export interface PipelineConfig {
+  source: SourceDefinition;
+  /** Files, directories or globs to read (training input, or scoring input when trainUsers is none). */
+  inputs: string[];
+  /** Starter mode: files to score after training, in the same run. */
+  inferenceInputs: string[];
+  trainUsers: TrainUsers;
+  skipUsers: string[];
+  onlyUsers: string[];
+  /** Inclusive file-time bounds, UTC epoch ms; null = open. */
+  startTime: number | null;
+  endTime: number | null;
+  sampleRateS: number;
+  period: 'D' | null;
+  /** Null disables the batch cache. */
+  cacheDir: string | null;
+  trackingUri: string;
+  filterThreshold: number;
+  /** Detections file (.csv or .jsonl). */
+  output: string;
+  rejectsFile: string;
+  deadLetterFile: string;
+  window: Omit<TrainingWindowOptions, 'timestampColumn'>;
+  model: Partial<AutoencoderOptions>;
+  /** Most models kept in memory while scoring. */
+  modelCacheSize: number;
+  /** Draw a progress bar while training (terminals only). */
+  progress: boolean;
+}

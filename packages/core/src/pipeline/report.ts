@@ -1,0 +1,130 @@
+/** Run summaries: what was read, rejected, trained, scored and detected. */
+import type { FileProblem } from './load';
+
+export interface EntityOutcome {
+  /** Entity id, or null for the generic model. */
+  entity: string | null;
+  status: 'trained' | 'skipped' | 'failed';
+  reason?: string;
+  modelVersion?: string;
+  rows?: number;
+  epochs?: number;
+  finalLoss?: number;
+  durationMs?: number;
+}
+
+export interface RunReport {
+  mode: 'training' | 'inference';
+  source: string;
+  files: number;
+  batches: number;
+  cachedBatches: number;
+  emptyFiles: FileProblem[];
+  failedFiles: FileProblem[];
+  /** Records found in the inputs. */
+  records: number;
+  /** Records turned into rows. */
+  rows: number;
+  rejected: number;
+  warnings: number;
+  /** Rows dropped because the same row had already been read. */
+  duplicates: number;
+  /** Rows of entities left out by --skip_user / --only_user. */
+  filtered: number;
+  /** Training. */
+  entities: EntityOutcome[];
+  trainingRows: number;
+  trainingMs: number;
+  /** Inference. */
+  scored: number;
+  deadLettered: number;
+  detections: number;
+  scoringMs: number;
+  /** Where things were written. */
+  outputs: { detections?: string; rejects?: string; deadLetters?: string };
+}
+
+export function emptyReport(mode: RunReport['mode'], source: string): RunReport {
+  return {
+    mode,
+    source,
+    files: 0,
+    batches: 0,
+    cachedBatches: 0,
+    emptyFiles: [],
+    failedFiles: [],
+    records: 0,
+    rows: 0,
+    rejected: 0,
+    warnings: 0,
+    duplicates: 0,
+    filtered: 0,
+    entities: [],
+    trainingRows: 0,
+    trainingMs: 0,
+    scored: 0,
+    deadLettered: 0,
+    detections: 0,
+    scoringMs: 0,
+    outputs: {},
+  };
+}
+
+/** True when some part of the run failed (a file, an entity's training). */
+export function hasFailures(report: RunReport): boolean {
+  return report.failedFiles.length > 0 || report.entities.some((e) => e.status === 'failed');
+}
+
+function entityLabel(entity: string | null): string {
+  return entity === null ? 'generic model (all entities)' : entity;
+}
+
+/** A human summary, a line per fact. */
+export function formatReport(report: RunReport): string {
+  const lines: string[] = [];
+  const title = report.mode === 'training' ? 'Training' : 'Inference';
+  lines.push(`${title} summary (${report.source})`);
+  lines.push(
+    `  files: ${report.files} in ${report.batches} batch(es), ${report.cachedBatches} from cache` +
+      (report.emptyFiles.length ? `, ${report.emptyFiles.length} empty skipped` : '') +
+      (report.failedFiles.length ? `, ${report.failedFiles.length} FAILED` : ''),
+  );
+  for (const f of report.failedFiles) lines.push(`    failed: ${f.path}: ${f.reason}`);
+  for (const f of report.emptyFiles) lines.push(`    empty: ${f.path}`);
+  lines.push(
+    `  records: ${report.records} read, ${report.rows} used, ${report.rejected} rejected` +
+      (report.duplicates ? `, ${report.duplicates} duplicate rows ignored` : '') +
+      (report.filtered ? `, ${report.filtered} rows of skipped entities` : '') +
+      (report.warnings ? `, ${report.warnings} warnings` : ''),
+  );
+  if (report.rejected > 0 && report.outputs.rejects) {
+    lines.push(`    rejects written to ${report.outputs.rejects}`);
+  }
+  if (report.mode === 'training') {
+    const trained = report.entities.filter((e) => e.status === 'trained');
+    const skipped = report.entities.filter((e) => e.status === 'skipped');
+    const failed = report.entities.filter((e) => e.status === 'failed');
+    const rate = report.trainingMs > 0 ? (report.trainingRows / report.trainingMs) * 1000 : 0;
+    lines.push(
+      `  models: ${trained.length} trained, ${skipped.length} skipped, ${failed.length} failed` +
+        ` (${report.trainingRows} rows x epochs in ${(report.trainingMs / 1000).toFixed(1)} s,` +
+        ` ${Math.round(rate)} rows/s)`,
+    );
+    for (const e of trained) {
+      lines.push(`    trained ${entityLabel(e.entity)}: ${e.modelVersion}, ${e.rows} rows, ${e.epochs} epochs`);
+    }
+    for (const e of skipped) lines.push(`    skipped ${entityLabel(e.entity)}: ${e.reason}`);
+    for (const e of failed) lines.push(`    FAILED ${entityLabel(e.entity)}: ${e.reason}`);
+  } else {
+    const rate = report.scoringMs > 0 ? (report.scored / report.scoringMs) * 1000 : 0;
+    lines.push(
+      `  scored: ${report.scored} rows (${Math.round(rate)} rows/s), ` +
+        `${report.deadLettered} dead-lettered, ${report.detections} detections`,
+    );
+    if (report.outputs.detections) lines.push(`  detections: ${report.outputs.detections}`);
+    if (report.deadLettered > 0 && report.outputs.deadLetters) {
+      lines.push(`  dead letters: ${report.outputs.deadLetters}`);
+    }
+  }
+  return lines.join('\n');
+}

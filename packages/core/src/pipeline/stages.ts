@@ -1,0 +1,83 @@
+/** Small steps shared by training and inference. */
+import { applyPreprocessSchema } from '../schema/engine';
+import type { RecordReject, SourceDefinition } from '../schema/types';
+import { type Table, columnData, columnNames, withColumns } from '../table';
+import { batchFiles, dateFiles, type FileBatch } from '../batching/file-batcher';
+import { DfpError, ErrorCodes } from '../errors';
+import { FileSink } from '../sinks/file-sink';
+import type { PipelineConfig } from './config';
+import { expandInputs } from './inputs';
+import type { LoadedBatch } from './load';
+import type { RunReport } from './report';
+
+/** The window with the preprocessing schema's columns written over or added to it. */
+export function preprocess(window: Table, source: SourceDefinition): Table {
+  const processed = applyPreprocessSchema(window, source.preprocess);
+  return withColumns(
+    window,
+    columnNames(processed).map((name) => columnData(processed, name)),
+  );
+}
+
+/** Input files grouped into batches, after the time window and sampling. */
+export async function planBatches(
+  config: PipelineConfig,
+  inputs: string[],
+): Promise<{ files: number; batches: FileBatch[] }> {
+  const paths = await expandInputs(inputs);
+  const dated = await dateFiles(paths);
+  const batches = batchFiles(dated, {
+    startTime: config.startTime,
+    endTime: config.endTime,
+    sampleRateS: config.sampleRateS,
+    period: config.period,
+  });
+  if (batches.length === 0) {
+    const times = dated.map((f) => f.time).sort((a, b) => a - b);
+    const span = `${new Date(times[0]).toISOString()} .. ${new Date(times[times.length - 1]).toISOString()}`;
+    const window = `${config.startTime === null ? '-inf' : new Date(config.startTime).toISOString()} .. ${
+      config.endTime === null ? '+inf' : new Date(config.endTime).toISOString()
+    }`;
+    throw new DfpError(
+      ErrorCodes.INPUT_NO_FILES,
+      `none of the ${paths.length} input files falls in the time window ${window} ` +
+        `(their dates span ${span}); adjust --start_time/--duration`,
+    );
+  }
+  return { files: batches.reduce((n, b) => n + b.files.length, 0), batches };
+}
+
+/** Adds a loaded batch's counts to the report and writes its rejects. */
+export async function accountBatch(
+  report: RunReport,
+  batch: LoadedBatch,
+  rejectsSink: FileSink,
+): Promise<void> {
+  report.batches += 1;
+  if (batch.fromCache) report.cachedBatches += 1;
+  report.records += batch.records;
+  report.rows += batch.table.numRows;
+  report.rejected += batch.rejects.length;
+  report.warnings += batch.warnings.length;
+  report.emptyFiles.push(...batch.emptyFiles);
+  report.failedFiles.push(...batch.failedFiles);
+  if (batch.rejects.length > 0) {
+    await rejectsSink.write(batch.rejects.map(rejectRow));
+    report.outputs.rejects = rejectsSink.currentPath;
+  }
+}
+
+function rejectRow(reject: RecordReject): Record<string, unknown> {
+  return {
+    source: reject.source,
+    index: reject.index,
+    field: reject.field,
+    reason: reject.reason,
+    record: reject.record ?? null,
+  };
+}
+
+/** Window key for an entity; the generic model's key can never be an entity id. */
+export function windowKey(entity: string | null): string {
+  return entity === null ? '\u0000generic' : `e:${entity}`;
+}

@@ -1,0 +1,138 @@
+/**
+ * Finds and keeps the model that scores each entity: the entity's own newest
+ * READY version, else the generic model. Loaded models are kept in an LRU
+ * cache; a model evicted from it is disposed. Version lookups are refreshed
+ * after `refreshMs`, so a long-running scorer picks up retrained models.
+ */
+import { GENERIC_ENTITY_NAME, modelName } from '../entities/names';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logging';
+import { type Autoencoder, deserializeModel } from '../model';
+import type { ModelStore, ModelVersionInfo } from './types';
+
+export interface ResolvedModel {
+  model: Autoencoder;
+  /** `<registered name>:<version>`. */
+  version: string;
+  /** Why the entity's own model was not used, when the generic one was. */
+  fallbackReason: string | null;
+}
+
+export type Resolution = { ok: true; resolved: ResolvedModel } | { ok: false; reason: string };
+
+interface CacheEntry {
+  info: ModelVersionInfo;
+  model: Autoencoder;
+  checkedAt: number;
+}
+
+export interface ModelResolverOptions {
+  maxModels?: number;
+  refreshMs?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export class ModelResolver {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly missing = new Map<string, number>();
+  private readonly maxModels: number;
+  private readonly refreshMs: number;
+  private readonly now: () => number;
+
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly store: ModelStore,
+    private readonly source: string,
+    private readonly options: ModelResolverOptions = {},
+  ) {
+    this.maxModels = options.maxModels ?? 100;
+    this.refreshMs = options.refreshMs ?? 10 * 60 * 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The model for an entity, or why there is none. */
+  async resolve(entity: string): Promise<Resolution> {
+    const own = modelName(this.source, entity);
+    let fallbackReason: string;
+    try {
+      const entry = await this.get(own);
+      if (entry) return { ok: true, resolved: this.resolved(entry, null) };
+      fallbackReason = `no model ${own}`;
+    } catch (err) {
+      fallbackReason = `load_failed:${own}: ${errorMessage(err)}`;
+      this.options.logger?.warn({ entity, model: own, err: errorMessage(err) }, 'model load failed');
+    }
+    const generic = modelName(this.source, null);
+    try {
+      const entry = await this.get(generic);
+      if (entry) return { ok: true, resolved: this.resolved(entry, fallbackReason) };
+      return {
+        ok: false,
+        reason: `no model for entity ${entity} and no fallback ${GENERIC_ENTITY_NAME} (${generic})`,
+      };
+    } catch (err) {
+      return { ok: false, reason: `${fallbackReason}; load_failed:${generic}: ${errorMessage(err)}` };
+    }
+  }
+
+  private resolved(entry: CacheEntry, fallbackReason: string | null): ResolvedModel {
+    return {
+      model: entry.model,
+      version: `${entry.info.name}:${entry.info.version}`,
+      fallbackReason,
+    };
+  }
+
+  private async get(name: string): Promise<CacheEntry | null> {
+    const now = this.now();
+    const cached = this.cache.get(name);
+    if (cached && now - cached.checkedAt < this.refreshMs) {
+      this.hits += 1;
+      this.cache.delete(name);
+      this.cache.set(name, cached);
+      return cached;
+    }
+    const missingAt = this.missing.get(name);
+    if (!cached && missingAt !== undefined && now - missingAt < this.refreshMs) return null;
+
+    this.misses += 1;
+    const info = await this.store.latest(name);
+    if (!info) {
+      this.missing.set(name, now);
+      return null;
+    }
+    this.missing.delete(name);
+    if (cached && cached.info.version === info.version) {
+      cached.checkedAt = now;
+      this.cache.delete(name);
+      this.cache.set(name, cached);
+      return cached;
+    }
+    const model = deserializeModel(await this.store.load(name, info.version));
+    if (cached) {
+      this.cache.delete(name);
+      cached.model.dispose();
+    }
+    const entry = { info, model, checkedAt: now };
+    this.cache.set(name, entry);
+    this.evict();
+    return entry;
+  }
+
+  private evict(): void {
+    while (this.cache.size > this.maxModels) {
+      const [oldest, entry] = this.cache.entries().next().value as [string, CacheEntry];
+      this.cache.delete(oldest);
+      entry.model.dispose();
+    }
+  }
+
+  /** Disposes every cached model. */
+  close(): void {
+    for (const entry of this.cache.values()) entry.model.dispose();
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Per-entity rolling history.
+ *
+ * Training: rows accumulate per entity until `minHistory` rows are held and at
+ * least `minIncrement` rows arrived since the last training; the window handed
+ * to training then holds the last `maxHistoryMs` of history plus every new row.
+ * Unlike Morpheus, rows older than the newest held row are merged in time order
+ * (not dropped), and rows already held (same content) are not counted twice.
+ *
+ * Inference: each new batch is scored once; the rows of the preceding day are
+ * kept only so that per-day derived features (logcount, increments) are right
+ * for batches that start mid-day.
+ */
+import { type Table, concatTables, getNumbers, sortByNumber, takeRows } from '../table';
+import { rowHashes } from './row-hash';
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface TrainingWindowOptions {
+  timestampColumn: string;
+  minHistory: number;
+  minIncrement: number;
+  /** Kept history in ms; null keeps everything. */
+  maxHistoryMs: number | null;
+}
+
+export const DEFAULT_TRAINING_WINDOW = {
+  minHistory: 300,
+  minIncrement: 300,
+  maxHistoryMs: 60 * DAY_MS,
+} as const;
+
+interface EntityState {
+  table: Table | null;
+  hashes: Set<number>;
+  totalCount: number;
+  lastTrainCount: number;
+}
+
+export type WindowDecision =
+  | { ready: true; window: Table; newRows: number; duplicates: number }
+  | { ready: false; reason: string; held: number; newRows: number; duplicates: number };
+
+function sortByTime(table: Table, timestampColumn: string): Table {
+  return sortByNumber(table, timestampColumn);
+}
+
+/** Rows of `table` whose hash is not in `seen`; adds the kept hashes to `seen`. */
+function dropSeen(table: Table, seen: Set<number>): { table: Table; dropped: number } {
+  const hashes = rowHashes(table);
+  const keep: number[] = [];
+  for (let i = 0; i < hashes.length; i++) {
+    if (!seen.has(hashes[i])) {
+      seen.add(hashes[i]);
+      keep.push(i);
+    }
+  }
+  const dropped = table.numRows - keep.length;
+  return { table: dropped === 0 ? table : takeRows(table, keep), dropped };
+}
+
+export class TrainingWindows {
+  private readonly states = new Map<string, EntityState>();
+
+  constructor(private readonly options: TrainingWindowOptions) {}
+
+  /** Adds an entity's new rows and says whether a training window is due. */
+  append(key: string, incoming: Table): WindowDecision {
+    let state = this.states.get(key);
+    if (!state) {
+      state = { table: null, hashes: new Set(), totalCount: 0, lastTrainCount: 0 };
+      this.states.set(key, state);
+    }
+    const { table: fresh, dropped } = dropSeen(incoming, state.hashes);
+    const ts = this.options.timestampColumn;
+    const freshTimes = getNumbers(fresh, ts);
+    let earliestNew = Infinity;
+    for (const t of freshTimes) if (t < earliestNew) earliestNew = t;
+
+    if (fresh.numRows > 0) {
+      state.table = sortByTime(state.table ? concatTables([state.table, fresh]) : fresh, ts);
+      state.totalCount += fresh.numRows;
+    }
+    const held = state.table?.numRows ?? 0;
+    const base = { newRows: fresh.numRows, duplicates: dropped, held };
+    if (held < this.options.minHistory) {
+      return { ready: false, reason: `insufficient history ${held} < ${this.options.minHistory}`, ...base };
+    }
+    const increment = state.totalCount - state.lastTrainCount;
+    if (increment < this.options.minIncrement) {
+      return {
+        ready: false,
+        reason: `only ${increment} new rows since the last training (< ${this.options.minIncrement})`,
+        ...base,
+      };
+    }
+
+    const window = this.trim(state.table as Table, earliestNew);
+    state.table = window;
+    state.hashes = new Set(rowHashes(window));
+    state.lastTrainCount = state.totalCount;
+    return { ready: true, window, newRows: fresh.numRows, duplicates: dropped };
+  }
+
+  /** Rows currently held for an entity. */
+  held(key: string): number {
+    return this.states.get(key)?.table?.numRows ?? 0;
+  }
+
+  private trim(table: Table, earliestNew: number): Table {
+    const maxHistory = this.options.maxHistoryMs;
+    if (maxHistory === null) return table;
+    const ts = getNumbers(table, this.options.timestampColumn);
+    const latest = ts[ts.length - 1];
+    const cutoff = Math.min(latest - maxHistory, earliestNew);
+    let first = 0;
+    while (first < ts.length && ts[first] < cutoff) first++;
+    if (first === 0) return table;
+    return takeRows(
+      table,
+      Array.from({ length: ts.length - first }, (_, i) => first + i),
+    );
+  }
+}
+
+export interface InferenceWindow {
+  /** History rows of the last day and the new rows, merged in time order. */
+  table: Table;
+  /** 1 where the row of `table` is new (to be scored), 0 for history. */
+  isNew: Uint8Array;
+  /** New rows dropped because the same row was already scored. */
+  duplicates: number;
+}
+
+export class InferenceHistory {
+  private readonly states = new Map<string, { table: Table | null; hashes: Set<number> }>();
+
+  constructor(
+    private readonly timestampColumn: string,
+    private readonly historyMs: number = DAY_MS,
+  ) {}
+
+  /** The rows to preprocess for an entity's new batch; remembers the last day. */
+  prepare(key: string, incoming: Table): InferenceWindow {
+    let state = this.states.get(key);
+    if (!state) {
+      state = { table: null, hashes: new Set() };
+      this.states.set(key, state);
+    }
+    const ts = this.timestampColumn;
+    const { table: fresh, dropped } = dropSeen(incoming, state.hashes);
+    const history = state.table;
+    const historyRows = history?.numRows ?? 0;
+    const merged = history && historyRows > 0 ? concatTables([history, fresh]) : fresh;
+
+    const times = getNumbers(merged, ts);
+    const order = Array.from(times.keys()).sort((a, b) => times[a] - times[b] || a - b);
+    const inOrder = order.every((v, i) => v === i);
+    const table = inOrder ? merged : takeRows(merged, order);
+    const isNew = new Uint8Array(order.length);
+    for (let i = 0; i < order.length; i++) isNew[i] = order[i] >= historyRows ? 1 : 0;
+
+    // Remember only the last `historyMs` before the newest row.
+    const sortedTimes = inOrder ? times : getNumbers(table, ts);
+    const latest = sortedTimes.length > 0 ? sortedTimes[sortedTimes.length - 1] : -Infinity;
+    const keep: number[] = [];
+    for (let i = 0; i < sortedTimes.length; i++) {
+      if (sortedTimes[i] >= latest - this.historyMs) keep.push(i);
+    }
+    state.table = keep.length === table.numRows ? table : takeRows(table, keep);
+    state.hashes = new Set(rowHashes(state.table));
+    return { table, isNew, duplicates: dropped };
+  }
+}
