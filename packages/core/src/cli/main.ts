@@ -8,9 +8,11 @@ import { Command, Option } from 'commander';
 import { DfpError, errorMessage } from '../errors';
 import { createLogger } from '../logging';
 import { initBackend } from '../model';
-import { runInference } from '../pipeline/infer';
+import type { PipelineConfig } from '../pipeline/config';
+import { Scorer, runInference } from '../pipeline/infer';
+import { watchInputs } from '../pipeline/watch';
 import { formatReport, hasFailures, type RunReport } from '../pipeline/report';
-import { runTraining } from '../pipeline/train';
+import { type PipelineContext, Trainer, runTraining } from '../pipeline/train';
 import { loadSourceDefinition } from '../schema/loader';
 import { openModelStore } from '../store/local-store';
 import { DEFAULTS, LIST_SEPARATOR, type RawOptions, TRAIN_USERS, buildConfig } from '../config/options';
@@ -68,6 +70,8 @@ export function buildProgram(): Command {
           'window ends now. With neither, every file is used whatever its date [default with --start_time: 60d]',
       ),
     )
+    .addOption(option('--watch_inputs', 'keep polling the inputs and process new or changed files until stopped').default(false))
+    .addOption(option('--watch_interval <seconds>', 'seconds between polls with --watch_inputs').default(DEFAULTS.watchInterval))
     .addOption(option('--sample_rate_s <seconds>', 'keep only the first file of each such interval (0 = all)').default(DEFAULTS.sampleRateS))
     .addOption(option('--period <D|none>', 'batch files per UTC day (D) or all at once (none) [default: per source: duo none, azure D, cloudtrail D]'))
     .addOption(option('--cache_dir <dir>', 'batch cache of parsed files (Arrow IPC)').default(DEFAULTS.cacheDir))
@@ -120,6 +124,36 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `--watch_inputs`: process new files as they appear until SIGINT or SIGTERM. */
+async function watch(config: PipelineConfig, ctx: PipelineContext): Promise<RunReport> {
+  const worker = config.trainUsers === 'none' ? new Scorer(config, ctx) : new Trainer(config, ctx);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  ctx.logger.info({ inputs: config.inputs, intervalMs: config.watchIntervalMs }, 'watching inputs');
+  try {
+    await watchInputs(
+      config.inputs,
+      config.watchIntervalMs,
+      async (paths) => {
+        try {
+          await worker.processFiles(paths);
+        } catch (err) {
+          // A bad poll (e.g. no file in the time window) must not end the watch.
+          ctx.logger.warn({ err: errorMessage(err), files: paths.length }, 'files not processed');
+        }
+      },
+      stop.signal,
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (worker instanceof Scorer) worker.close();
+  }
+  return worker.report;
+}
+
 interface CliOptions extends Omit<RawOptions, 'progress'> {
   mlBackend: string;
   noProgress: boolean;
@@ -146,7 +180,9 @@ export async function main(argv: string[]): Promise<number> {
     const ctx = { logger, store };
 
     const reports: RunReport[] = [];
-    if (config.trainUsers === 'none') {
+    if (config.watchInputs) {
+      reports.push(await watch(config, ctx));
+    } else if (config.trainUsers === 'none') {
       reports.push(await runInference(config, ctx));
     } else {
       reports.push(await runTraining(config, ctx));

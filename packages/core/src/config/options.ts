@@ -38,6 +38,8 @@ export interface RawOptions {
   maxHistory: string;
   modelCacheSize: string;
   progress: boolean;
+  watchInputs?: boolean;
+  watchInterval: string;
   epochs?: string;
   validationSize?: string;
   batchSize?: string;
@@ -134,6 +136,9 @@ export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Dat
   if (inferenceInputs.length > 0 && trainUsers === 'none') {
     throw invalid('inference_file', inferenceInputs, 'starter mode trains first; it needs --train_users other than none');
   }
+  if (raw.watchInputs && inferenceInputs.length > 0) {
+    throw invalid('watch_inputs', true, 'cannot be combined with --inference_file (starter mode runs once)');
+  }
   if (!pinoLevel(raw.logLevel)) {
     throw invalid('log_level', raw.logLevel, 'must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG');
   }
@@ -184,6 +189,9 @@ export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Dat
     },
     model: modelOptions(raw),
     modelCacheSize: number('model_cache_size', raw.modelCacheSize, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+    watchInputs: Boolean(raw.watchInputs),
+    watchIntervalMs:
+      number('watch_interval', raw.watchInterval, (n) => n > 0, 'a number of seconds > 0') * 1000,
     progress: raw.progress,
   };
 }

@@ -30,6 +30,9 @@ export interface PipelineConfig {
   model: Partial<AutoencoderOptions>;
   /** Most models kept in memory while scoring. */
   modelCacheSize: number;
+  /** Keep polling the inputs for new files (`--watch_inputs`) every `watchIntervalMs`. */
+  watchInputs: boolean;
+  watchIntervalMs: number;
   /** Draw a progress bar while training (terminals only). */
   progress: boolean;
 }

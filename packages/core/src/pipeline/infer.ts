@@ -14,7 +14,8 @@ import { InferenceHistory } from '../window/rolling-window';
 import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
 import { type RunReport, emptyReport } from './report';
-import { accountBatch, planBatches, preprocess, windowKey } from './stages';
+import { expandInputs } from './inputs';
+import { accountBatch, planFileBatches, preprocess, windowKey } from './stages';
 import type { PipelineContext } from './train';
 import { rowHashes } from '../window/row-hash';
 
@@ -45,111 +46,150 @@ function detectionIds(table: Table, eventIdColumn: string | undefined, source: s
   return hashes.map((h, i) => `${source}:${ids[i] ?? h.toString(16)}`);
 }
 
+/** Scores files batch by batch, keeping per-entity history and models between calls. */
+export class Scorer {
+  readonly report: RunReport;
+  private readonly history: InferenceHistory;
+  private readonly resolver: ModelResolver;
+  private readonly detections: FileSink;
+  private readonly rejects: FileSink;
+  private readonly deadLetters: FileSink;
+
+  constructor(
+    private readonly config: PipelineConfig,
+    private readonly ctx: PipelineContext,
+  ) {
+    const { source } = config;
+    this.report = emptyReport('inference', source.name);
+    this.history = new InferenceHistory(source.timestampColumn);
+    this.resolver = new ModelResolver(ctx.store, source.name, {
+      maxModels: config.modelCacheSize,
+      logger: ctx.logger,
+    });
+    this.detections = new FileSink(config.output);
+    this.rejects = new FileSink(config.rejectsFile);
+    this.deadLetters = new FileSink(config.deadLetterFile);
+    this.report.outputs.detections = config.output;
+  }
+
+  /** Scores the given files (time window, sampling and batching applied). */
+  async processFiles(paths: string[]): Promise<void> {
+    const plan = await planFileBatches(this.config, paths);
+    this.report.files += plan.files;
+    for (const [index, batch] of plan.batches.entries()) {
+      const loaded = await loadBatch(
+        batch.files.map((f) => f.path),
+        this.config.source,
+        this.config.cacheDir,
+      );
+      await accountBatch(this.report, loaded, this.rejects);
+      this.ctx.logger.info(
+        {
+          batch: index + 1,
+          of: plan.batches.length,
+          rows: loaded.table.numRows,
+          fromCache: loaded.fromCache,
+        },
+        'batch loaded',
+      );
+      if (loaded.table.numRows === 0) continue;
+      const started = Date.now();
+      await this.scoreTable(loaded.table);
+      this.report.scoringMs += Date.now() - started;
+    }
+    if (this.detections.written > 0) this.report.outputs.detections = this.detections.currentPath;
+  }
+
+  private async scoreTable(table: Table): Promise<void> {
+    const { config, report } = this;
+    const { source } = config;
+    const parts = splitByEntity(table, {
+      entityColumn: source.entityColumn,
+      includeGeneric: false,
+      includeIndividual: true,
+      skipEntities: config.skipUsers,
+      onlyEntities: config.onlyUsers,
+    });
+    // Rows of entities left out by --skip_user/--only_user are counted, not lost silently.
+    report.filtered += table.numRows - parts.reduce((n, p) => n + p.table.numRows, 0);
+    for (const part of parts) {
+      const entity = part.entity as string;
+      const window = this.history.prepare(windowKey(entity), part.table);
+      report.duplicates += window.duplicates;
+      const newRows: number[] = [];
+      window.isNew.forEach((flag, i) => flag && newRows.push(i));
+      if (newRows.length === 0) continue;
+      const processed = preprocess(window.table, source);
+      const fresh = newRows.length === processed.numRows ? processed : takeRows(processed, newRows);
+
+      const resolution = await this.resolver.resolve(entity);
+      if (!resolution.ok) {
+        await this.deadLetter(fresh, entity, resolution.reason);
+        continue;
+      }
+      const { model, version, fallbackReason } = resolution.resolved;
+      let scores;
+      try {
+        scores = model.score(fresh, { entity });
+      } catch (err) {
+        await this.deadLetter(fresh, entity, errorMessage(err));
+        continue;
+      }
+      report.scored += fresh.numRows;
+      const mean = scores.find((c) => c.name === 'mean_abs_z');
+      if (!mean) throw new Error('model output lacks mean_abs_z');
+      const hits: number[] = [];
+      for (let i = 0; i < fresh.numRows; i++) {
+        if ((mean.values[i] as number) >= config.filterThreshold) hits.push(i);
+      }
+      if (hits.length === 0) continue;
+
+      const hitTable = takeRows(fresh, hits);
+      const base = rowsOf(hitTable, source.timestampColumn);
+      const ids = detectionIds(hitTable, source.eventIdColumn, source.name);
+      const eventTime = new Date().toISOString();
+      const rows = base.map((row, k) => {
+        const i = hits[k];
+        for (const col of scores) row[col.name] = col.values[i];
+        row.model_version = version;
+        row.model_fallback_reason = fallbackReason;
+        row.detection_id = ids[k];
+        row.event_time = eventTime;
+        return row;
+      });
+      await this.detections.write(rows);
+      report.detections += rows.length;
+    }
+  }
+
+  private async deadLetter(rows: Table, entity: string, reason: string): Promise<void> {
+    const out = rowsOf(rows, this.config.source.timestampColumn).map((row) => ({
+      entity,
+      reason,
+      row,
+    }));
+    await this.deadLetters.write(out);
+    this.report.deadLettered += out.length;
+    this.report.outputs.deadLetters = this.deadLetters.currentPath;
+  }
+
+  /** Releases the cached models. */
+  close(): void {
+    this.resolver.close();
+  }
+}
+
+/** Scores every input file once. */
 export async function runInference(
   config: PipelineConfig,
   ctx: PipelineContext,
   inputs: string[] = config.inputs,
 ): Promise<RunReport> {
-  const { source } = config;
-  const report = emptyReport('inference', source.name);
-  const plan = await planBatches(config, inputs);
-  report.files = plan.files;
-  const history = new InferenceHistory(source.timestampColumn);
-  const resolver = new ModelResolver(ctx.store, source.name, {
-    maxModels: config.modelCacheSize,
-    logger: ctx.logger,
-  });
-  const detections = new FileSink(config.output);
-  const rejects = new FileSink(config.rejectsFile);
-  const deadLetters = new FileSink(config.deadLetterFile);
-  report.outputs.detections = config.output;
-
+  const scorer = new Scorer(config, ctx);
   try {
-    for (const [index, batch] of plan.batches.entries()) {
-      const loaded = await loadBatch(batch.files.map((f) => f.path), source, config.cacheDir);
-      await accountBatch(report, loaded, rejects);
-      ctx.logger.info(
-        { batch: index + 1, of: plan.batches.length, rows: loaded.table.numRows, fromCache: loaded.fromCache },
-        'batch loaded',
-      );
-      if (loaded.table.numRows === 0) continue;
-
-      const started = Date.now();
-      const parts = splitByEntity(loaded.table, {
-        entityColumn: source.entityColumn,
-        includeGeneric: false,
-        includeIndividual: true,
-        skipEntities: config.skipUsers,
-        onlyEntities: config.onlyUsers,
-      });
-      // Rows of entities left out by --skip_user/--only_user are counted, not lost silently.
-      report.filtered += loaded.table.numRows - parts.reduce((n, p) => n + p.table.numRows, 0);
-      for (const part of parts) {
-        const entity = part.entity as string;
-        const window = history.prepare(windowKey(entity), part.table);
-        report.duplicates += window.duplicates;
-        const newRows: number[] = [];
-        window.isNew.forEach((flag, i) => flag && newRows.push(i));
-        if (newRows.length === 0) continue;
-        const processed = preprocess(window.table, source);
-        const fresh = newRows.length === processed.numRows ? processed : takeRows(processed, newRows);
-
-        const resolution = await resolver.resolve(entity);
-        if (!resolution.ok) {
-          await deadLetter(deadLetters, report, fresh, source.timestampColumn, entity, resolution.reason);
-          continue;
-        }
-        const { model, version, fallbackReason } = resolution.resolved;
-        let scores;
-        try {
-          scores = model.score(fresh, { entity });
-        } catch (err) {
-          await deadLetter(deadLetters, report, fresh, source.timestampColumn, entity, errorMessage(err));
-          continue;
-        }
-        report.scored += fresh.numRows;
-        const mean = scores.find((c) => c.name === 'mean_abs_z');
-        if (!mean) throw new Error('model output lacks mean_abs_z');
-        const hits: number[] = [];
-        for (let i = 0; i < fresh.numRows; i++) {
-          if ((mean.values[i] as number) >= config.filterThreshold) hits.push(i);
-        }
-        if (hits.length === 0) continue;
-
-        const base = rowsOf(takeRows(fresh, hits), source.timestampColumn);
-        const ids = detectionIds(takeRows(fresh, hits), source.eventIdColumn, source.name);
-        const eventTime = new Date().toISOString();
-        const rows = base.map((row, k) => {
-          const i = hits[k];
-          for (const col of scores) row[col.name] = col.values[i];
-          row.model_version = version;
-          row.model_fallback_reason = fallbackReason;
-          row.detection_id = ids[k];
-          row.event_time = eventTime;
-          return row;
-        });
-        await detections.write(rows);
-        report.detections += rows.length;
-      }
-      report.scoringMs += Date.now() - started;
-    }
+    await scorer.processFiles(await expandInputs(inputs));
   } finally {
-    resolver.close();
+    scorer.close();
   }
-  if (detections.written > 0) report.outputs.detections = detections.currentPath;
-  return report;
-}
-
-async function deadLetter(
-  sink: FileSink,
-  report: RunReport,
-  rows: Table,
-  timestampColumn: string,
-  entity: string,
-  reason: string,
-): Promise<void> {
-  const out = rowsOf(rows, timestampColumn).map((row) => ({ entity, reason, row }));
-  await sink.write(out);
-  report.deadLettered += out.length;
-  report.outputs.deadLetters = sink.currentPath;
+  return scorer.report;
 }

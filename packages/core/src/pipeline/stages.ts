@@ -24,7 +24,14 @@ export async function planBatches(
   config: PipelineConfig,
   inputs: string[],
 ): Promise<{ files: number; batches: FileBatch[] }> {
-  const paths = await expandInputs(inputs);
+  return planFileBatches(config, await expandInputs(inputs));
+}
+
+/** Files grouped into batches, after the time window and sampling. */
+export async function planFileBatches(
+  config: PipelineConfig,
+  paths: string[],
+): Promise<{ files: number; batches: FileBatch[] }> {
   const dated = await dateFiles(paths);
   const batches = batchFiles(dated, {
     startTime: config.startTime,

@@ -16,7 +16,8 @@ import { TrainingWindows } from '../window/rolling-window';
 import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
 import { type EntityOutcome, type RunReport, emptyReport } from './report';
-import { accountBatch, planBatches, preprocess, windowKey } from './stages';
+import { expandInputs } from './inputs';
+import { accountBatch, planFileBatches, preprocess, windowKey } from './stages';
 
 export interface PipelineContext {
   logger: Logger;
@@ -95,54 +96,85 @@ async function trainWindow(
   }
 }
 
-export async function runTraining(config: PipelineConfig, ctx: PipelineContext): Promise<RunReport> {
-  const { source } = config;
-  const report = emptyReport('training', source.name);
-  const plan = await planBatches(config, config.inputs);
-  report.files = plan.files;
-  const windows = new TrainingWindows({ ...config.window, timestampColumn: source.timestampColumn });
-  const mode = splitModeFor(config.trainUsers === 'none' ? 'all' : config.trainUsers);
-  const rejects = new FileSink(config.rejectsFile);
-  const outcomes = new Map<string, EntityOutcome>();
-  const trainedAt = new Set<string>();
+/** Trains from files batch by batch, keeping per-entity windows between calls. */
+export class Trainer {
+  readonly report: RunReport;
+  private readonly windows: TrainingWindows;
+  private readonly rejects: FileSink;
+  private readonly outcomes = new Map<string, EntityOutcome>();
+  private readonly trained = new Set<string>();
 
-  for (const [index, batch] of plan.batches.entries()) {
-    const loaded = await loadBatch(batch.files.map((f) => f.path), source, config.cacheDir);
-    await accountBatch(report, loaded, rejects);
-    ctx.logger.info(
-      {
-        batch: index + 1,
-        of: plan.batches.length,
-        files: batch.files.length,
-        rows: loaded.table.numRows,
-        rejected: loaded.rejects.length,
-        fromCache: loaded.fromCache,
-      },
-      'batch loaded',
+  constructor(
+    private readonly config: PipelineConfig,
+    private readonly ctx: PipelineContext,
+  ) {
+    this.report = emptyReport('training', config.source.name);
+    this.windows = new TrainingWindows({
+      ...config.window,
+      timestampColumn: config.source.timestampColumn,
+    });
+    this.rejects = new FileSink(config.rejectsFile);
+  }
+
+  /** Reads the given files (time window, sampling and batching applied) and trains what is due. */
+  async processFiles(paths: string[]): Promise<void> {
+    const { config, report } = this;
+    const plan = await planFileBatches(config, paths);
+    report.files += plan.files;
+    for (const [index, batch] of plan.batches.entries()) {
+      const loaded = await loadBatch(
+        batch.files.map((f) => f.path),
+        config.source,
+        config.cacheDir,
+      );
+      await accountBatch(report, loaded, this.rejects);
+      this.ctx.logger.info(
+        {
+          batch: index + 1,
+          of: plan.batches.length,
+          files: batch.files.length,
+          rows: loaded.table.numRows,
+          rejected: loaded.rejects.length,
+          fromCache: loaded.fromCache,
+        },
+        'batch loaded',
+      );
+      if (loaded.table.numRows === 0) continue;
+      await this.trainDue(this.collectDue(loaded.table), `${index + 1}/${plan.batches.length}`);
+    }
+    report.entities = [...this.outcomes.values()].sort((a, b) =>
+      a.entity === null ? -1 : b.entity === null ? 1 : a.entity.localeCompare(b.entity),
     );
-    if (loaded.table.numRows === 0) continue;
+  }
 
+  private collectDue(table: Table): DueWindow[] {
+    const { config } = this;
+    const mode = splitModeFor(config.trainUsers === 'none' ? 'all' : config.trainUsers);
     const due: DueWindow[] = [];
-    for (const part of splitByEntity(loaded.table, {
-      entityColumn: source.entityColumn,
+    for (const part of splitByEntity(table, {
+      entityColumn: config.source.entityColumn,
       ...mode,
       skipEntities: config.skipUsers,
       onlyEntities: config.onlyUsers,
     })) {
       const key = windowKey(part.entity);
-      const decision = windows.append(key, part.table);
-      report.duplicates += decision.duplicates;
+      const decision = this.windows.append(key, part.table);
+      this.report.duplicates += decision.duplicates;
       if (decision.ready) {
         due.push({ entity: part.entity, window: decision.window });
-      } else if (!trainedAt.has(key)) {
-        outcomes.set(key, { entity: part.entity, status: 'skipped', reason: decision.reason });
+      } else if (!this.trained.has(key)) {
+        this.outcomes.set(key, { entity: part.entity, status: 'skipped', reason: decision.reason });
       }
     }
+    return due;
+  }
 
+  private async trainDue(due: DueWindow[], batchLabel: string): Promise<void> {
+    const { report } = this;
     const bar =
-      config.progress && due.length > 0
+      this.config.progress && due.length > 0
         ? new SingleBar({
-            format: `training batch ${index + 1}/${plan.batches.length} [{bar}] {value}/{total} models | {entity}`,
+            format: `training batch ${batchLabel} [{bar}] {value}/{total} models | {entity}`,
             stream: process.stderr,
             hideCursor: true,
           })
@@ -150,13 +182,14 @@ export async function runTraining(config: PipelineConfig, ctx: PipelineContext):
     bar?.start(due.length, 0, { entity: '' });
     for (const item of due) {
       bar?.update({ entity: item.entity ?? 'generic_user' });
-      const outcome = await trainWindow(item, config, ctx);
+      const outcome = await trainWindow(item, this.config, this.ctx);
       const key = windowKey(item.entity);
-      const previous = outcomes.get(key);
       // A later successful retrain supersedes; a failure is never hidden by a skip.
-      if (outcome.status === 'trained' || previous?.status !== 'trained') outcomes.set(key, outcome);
-      if (outcome.status === 'trained') trainedAt.add(key);
+      if (outcome.status === 'trained' || this.outcomes.get(key)?.status !== 'trained') {
+        this.outcomes.set(key, outcome);
+      }
       if (outcome.status === 'trained') {
+        this.trained.add(key);
         report.trainingRows += (outcome.rows ?? 0) * (outcome.epochs ?? 0);
         report.trainingMs += outcome.durationMs ?? 0;
       }
@@ -164,8 +197,11 @@ export async function runTraining(config: PipelineConfig, ctx: PipelineContext):
     }
     bar?.stop();
   }
-  report.entities = [...outcomes.values()].sort((a, b) =>
-    a.entity === null ? -1 : b.entity === null ? 1 : a.entity.localeCompare(b.entity),
-  );
-  return report;
+}
+
+/** Trains from every input file once. */
+export async function runTraining(config: PipelineConfig, ctx: PipelineContext): Promise<RunReport> {
+  const trainer = new Trainer(config, ctx);
+  await trainer.processFiles(await expandInputs(config.inputs));
+  return trainer.report;
 }
