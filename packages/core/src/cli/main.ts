@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { DfpError, errorMessage } from '../errors';
 import { createLogger } from '../logging';
-import { initBackend } from '../model';
+import { type BackendRequest, createTrainerPool, initBackend } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
 import { Scorer, runInference } from '../pipeline/infer';
 import { watchInputs } from '../pipeline/watch';
@@ -104,6 +104,7 @@ export function buildProgram(): Command {
     .addOption(option('--activation <name>', 'activation [default: relu]'))
     .addOption(option('--optimizer <sgd|adam>', 'optimizer [default: sgd]'))
     .addOption(option('--seed <n>', 'random seed for initialisation, shuffling and swap noise [default: 42]'))
+    .addOption(option('--num_workers <n>', 'parallel trainers (worker threads) [default: one per core]'))
     .addOption(option('--model_cache_size <n>', 'most models held in memory while scoring').default(DEFAULTS.modelCacheSize))
     .addOption(
       option('--ml_backend <name>', 'auto, tensorflow (tfjs-node-gpu), wasm or cpu; an unavailable explicit choice fails', 'DFP_ML_BACKEND').default(
@@ -177,27 +178,38 @@ export async function main(argv: string[]): Promise<number> {
     const backend = await initBackend(opts.mlBackend as 'auto');
     logger.info({ backend, source: source.name, trainUsers: config.trainUsers }, 'starting');
     const store = openModelStore(config.trackingUri);
-    const ctx = { logger, store };
-
-    const reports: RunReport[] = [];
-    if (config.watchInputs) {
-      reports.push(await watch(config, ctx));
-    } else if (config.trainUsers === 'none') {
-      reports.push(await runInference(config, ctx));
-    } else {
-      reports.push(await runTraining(config, ctx));
-      if (config.inferenceInputs.length > 0) {
-        reports.push(await runInference(config, ctx, config.inferenceInputs));
-      }
+    const pool =
+      config.trainUsers === 'none'
+        ? undefined
+        : createTrainerPool({ size: config.workers, backend: opts.mlBackend as BackendRequest });
+    const ctx: PipelineContext = { logger, store, pool };
+    try {
+      return await runAll(config, ctx);
+    } finally {
+      await pool?.close();
     }
-    for (const report of reports) process.stdout.write(formatReport(report) + '\n');
-    return reports.some(hasFailures) ? 1 : 0;
   } catch (err) {
     const code = err instanceof DfpError ? `${err.code}: ` : '';
     logger.error({ err }, 'run failed');
     process.stderr.write(`dfp: ${code}${errorMessage(err)}\n`);
     return 2;
   }
+}
+
+async function runAll(config: PipelineConfig, ctx: PipelineContext): Promise<number> {
+  const reports: RunReport[] = [];
+  if (config.watchInputs) {
+    reports.push(await watch(config, ctx));
+  } else if (config.trainUsers === 'none') {
+    reports.push(await runInference(config, ctx));
+  } else {
+    reports.push(await runTraining(config, ctx));
+    if (config.inferenceInputs.length > 0) {
+      reports.push(await runInference(config, ctx, config.inferenceInputs));
+    }
+  }
+  for (const report of reports) process.stdout.write(formatReport(report) + '\n');
+  return reports.some(hasFailures) ? 1 : 0;
 }
 
 if (require.main === module) {

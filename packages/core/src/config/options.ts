@@ -2,6 +2,7 @@
  * Command-line and environment options, validated once into a PipelineConfig.
  * Every option `--x_y` can also be set with `DFP_X_Y`; a command-line value wins.
  */
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DfpError, ErrorCodes } from '../errors';
 import type { TrainUsers } from '../entities/split';
@@ -37,6 +38,7 @@ export interface RawOptions {
   minIncrement: string;
   maxHistory: string;
   modelCacheSize: string;
+  numWorkers?: string;
   progress: boolean;
   watchInputs?: boolean;
   watchInterval: string;
@@ -189,6 +191,10 @@ export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Dat
     },
     model: modelOptions(raw),
     modelCacheSize: number('model_cache_size', raw.modelCacheSize, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+    workers:
+      raw.numWorkers === undefined
+        ? availableParallelism()
+        : number('num_workers', raw.numWorkers, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
     watchInputs: Boolean(raw.watchInputs),
     watchIntervalMs:
       number('watch_interval', raw.watchInterval, (n) => n > 0, 'a number of seconds > 0') * 1000,

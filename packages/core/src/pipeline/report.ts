@@ -11,6 +11,8 @@ export interface EntityOutcome {
   epochs?: number;
   finalLoss?: number;
   durationMs?: number;
+  /** Time spent fitting (without preprocessing and registration). */
+  trainingMs?: number;
 }
 
 export interface RunReport {

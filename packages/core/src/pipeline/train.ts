@@ -8,10 +8,18 @@ import { modelName } from '../entities/names';
 import { splitByEntity, splitModeFor } from '../entities/split';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
-import { type AutoencoderOptions, serializeModel, trainAutoencoder } from '../model';
-import type { ModelStore, ModelVersionInfo } from '../store/types';
+import {
+  type AutoencoderOptions,
+  type EpochInfo,
+  type SerializedMetadata,
+  type SerializedModel,
+  type TrainerPool,
+  serializeModel,
+  trainAutoencoder,
+} from '../model';
+import type { ModelStore } from '../store/types';
 import { FileSink } from '../sinks/file-sink';
-import { type Table, getNumbers, selectColumns } from '../table';
+import { type Table, getNumbers, selectColumns, toIPC } from '../table';
 import { TrainingWindows } from '../window/rolling-window';
 import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
@@ -22,6 +30,8 @@ import { accountBatch, planFileBatches, preprocess, windowKey } from './stages';
 export interface PipelineContext {
   logger: Logger;
   store: ModelStore;
+  /** Trains entities in parallel worker threads when given. */
+  pool?: TrainerPool;
 }
 
 interface DueWindow {
@@ -56,43 +66,70 @@ async function trainWindow(
   try {
     const processed = preprocess(due.window, source);
     const features = selectColumns(processed, source.features);
-    let epochs = 0;
-    let finalLoss = NaN;
-    const model = await trainAutoencoder(features, source.features, modelOptionsFor(config), {
-      entity: label,
-      onEpoch: (info) => {
-        epochs = info.epoch + 1;
-        finalLoss = info.trainLoss;
-        log.debug({ epoch: info.epoch, loss: info.trainLoss, validationLoss: info.validationLoss }, 'epoch');
-      },
+    const onEpoch = (info: EpochInfo) =>
+      log.debug({ epoch: info.epoch, loss: info.trainLoss, validationLoss: info.validationLoss }, 'epoch');
+    const onWarning = (message: string, details: Record<string, unknown>) => log.warn(details, message);
+    const artifact: SerializedModel = ctx.pool
+      ? await ctx.pool.train({
+          table: toIPC(features),
+          features: source.features,
+          options: modelOptionsFor(config),
+          entity: label,
+          onEpoch,
+          onWarning,
+        })
+      : await trainInProcess(features, config, label, onEpoch, onWarning);
+    const summary = (artifact.metadata as SerializedMetadata).training;
+    const times = getNumbers(processed, source.timestampColumn);
+    const version = await ctx.store.register(modelName(source.name, due.entity), artifact, {
+      start: isoTime(times[0]),
+      end: isoTime(times[times.length - 1]),
+      count: String(processed.numRows),
     });
-    let version: ModelVersionInfo;
-    try {
-      const times = getNumbers(processed, source.timestampColumn);
-      const name = modelName(source.name, due.entity);
-      version = await ctx.store.register(name, serializeModel(model), {
-        start: isoTime(times[0]),
-        end: isoTime(times[times.length - 1]),
-        count: String(processed.numRows),
-      });
-    } finally {
-      model.dispose();
-    }
     const durationMs = Date.now() - started;
     const modelVersion = `${version.name}:${version.version}`;
-    log.info({ rows: processed.numRows, epochs, finalLoss, durationMs, modelVersion }, 'model trained');
+    const finalLoss = summary.trainLosses[summary.trainLosses.length - 1];
+    log.info(
+      { rows: processed.numRows, epochs: summary.epochsRun, finalLoss, durationMs, modelVersion },
+      'model trained',
+    );
     return {
       entity: due.entity,
       status: 'trained',
       modelVersion,
-      rows: processed.numRows,
-      epochs,
+      rows: summary.rowsTrained,
+      epochs: summary.epochsRun,
       finalLoss,
       durationMs,
+      trainingMs: summary.durationMs,
     };
   } catch (err) {
     log.error({ err: errorMessage(err), stage: 'training' }, 'training failed');
-    return { entity: due.entity, status: 'failed', reason: errorMessage(err), durationMs: Date.now() - started };
+    return {
+      entity: due.entity,
+      status: 'failed',
+      reason: errorMessage(err),
+      durationMs: Date.now() - started,
+    };
+  }
+}
+
+async function trainInProcess(
+  features: Table,
+  config: PipelineConfig,
+  entity: string,
+  onEpoch: (info: EpochInfo) => void,
+  onWarning: (message: string, details: Record<string, unknown>) => void,
+): Promise<SerializedModel> {
+  const model = await trainAutoencoder(features, config.source.features, modelOptionsFor(config), {
+    entity,
+    onEpoch,
+    onWarning,
+  });
+  try {
+    return serializeModel(model);
+  } finally {
+    model.dispose();
   }
 }
 
@@ -180,9 +217,7 @@ export class Trainer {
           })
         : null;
     bar?.start(due.length, 0, { entity: '' });
-    for (const item of due) {
-      bar?.update({ entity: item.entity ?? 'generic_user' });
-      const outcome = await trainWindow(item, this.config, this.ctx);
+    const record = (item: DueWindow, outcome: EntityOutcome) => {
       const key = windowKey(item.entity);
       // A later successful retrain supersedes; a failure is never hidden by a skip.
       if (outcome.status === 'trained' || this.outcomes.get(key)?.status !== 'trained') {
@@ -191,10 +226,21 @@ export class Trainer {
       if (outcome.status === 'trained') {
         this.trained.add(key);
         report.trainingRows += (outcome.rows ?? 0) * (outcome.epochs ?? 0);
-        report.trainingMs += outcome.durationMs ?? 0;
       }
-      bar?.increment();
-    }
+      bar?.increment({ entity: item.entity ?? 'generic_user' });
+    };
+    // The biggest windows first, so that parallel trainers finish close together.
+    const queue = [...due].sort((a, b) => b.window.numRows - a.window.numRows);
+    const lanes = Math.max(1, this.ctx.pool?.size ?? 1);
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: Math.min(lanes, queue.length) }, async () => {
+        for (let item = queue.shift(); item; item = queue.shift()) {
+          record(item, await trainWindow(item, this.config, this.ctx));
+        }
+      }),
+    );
+    report.trainingMs += Date.now() - started;
     bar?.stop();
   }
 }
