@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage } from '../errors';
+import { errorMessage, isDfpError } from '../errors';
 import { decodeRecords } from '../schema/engine';
 import type { RecordReject, RecordWarning, SourceDefinition } from '../schema/types';
 import { readRecords } from '../sources/files';
@@ -93,14 +93,14 @@ async function parseFiles(paths: string[], source: SourceDefinition): Promise<Lo
       read = await readRecords(path);
     } catch (err) {
       const reason = errorMessage(err);
-      if (/empty file/i.test(reason)) out.emptyFiles.push({ path, reason });
+      if (isDfpError(err) && err.details.empty === true) out.emptyFiles.push({ path, reason });
       else out.failedFiles.push({ path, reason });
       continue;
     }
     out.records += read.records.length + read.rejects.length;
     out.rejects.push(...read.rejects);
     out.warnings.push(...read.warnings);
-    const decoded = decodeRecords(read.records, source, path);
+    const decoded = decodeRecords(read.records, source, path, { indices: read.indices });
     out.rejects.push(...decoded.rejects);
     out.warnings.push(...decoded.warnings);
     if (decoded.table.numRows > 0) tables.push(decoded.table);
