@@ -119,7 +119,14 @@ export class Scorer {
       const newRows: number[] = [];
       window.isNew.forEach((flag, i) => flag && newRows.push(i));
       if (newRows.length === 0) continue;
-      const processed = preprocess(window.table, source);
+      let processed: Table;
+      try {
+        processed = preprocess(window.table, source);
+      } catch (err) {
+        const raw = newRows.length === window.table.numRows ? window.table : takeRows(window.table, newRows);
+        await this.deadLetter(raw, entity, `preprocessing failed: ${errorMessage(err)}`);
+        continue;
+      }
       const fresh = newRows.length === processed.numRows ? processed : takeRows(processed, newRows);
 
       const resolution = await this.resolver.resolve(entity);

@@ -179,8 +179,9 @@ export class Trainer {
       if (loaded.table.numRows === 0) continue;
       await this.trainDue(this.collectDue(loaded.table), `${index + 1}/${plan.batches.length}`);
     }
+    // Code-point order, like the split: the same under every locale.
     report.entities = [...this.outcomes.values()].sort((a, b) =>
-      a.entity === null ? -1 : b.entity === null ? 1 : a.entity.localeCompare(b.entity),
+      a.entity === b.entity ? 0 : a.entity === null ? -1 : b.entity === null ? 1 : a.entity < b.entity ? -1 : 1,
     );
   }
 
@@ -199,7 +200,8 @@ export class Trainer {
       this.report.duplicates += decision.duplicates;
       if (decision.ready) {
         due.push({ entity: part.entity, window: decision.window });
-      } else if (!this.trained.has(key)) {
+      } else if (!this.trained.has(key) && this.outcomes.get(key)?.status !== 'failed') {
+        // A skip never hides an earlier training or failure of the same entity.
         this.outcomes.set(key, { entity: part.entity, status: 'skipped', reason: decision.reason });
       }
     }

@@ -1,0 +1,189 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { modelName } from '../../src/entities/names';
+import { runInference } from '../../src/pipeline/infer';
+import { runTraining } from '../../src/pipeline/train';
+import { registerCustomColumn } from '../../src/schema/engine';
+import type { SourceDefinition } from '../../src/schema/types';
+import {
+  HOUR,
+  duoHistory,
+  duoRecord,
+  tempDir,
+  testConfig,
+  testContext,
+  writeDuoFile,
+} from './helpers';
+
+const AUG1 = Date.UTC(2022, 7, 1);
+const AUG30 = Date.UTC(2022, 7, 30);
+
+async function readJsonl(path: string): Promise<Record<string, unknown>[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** One file per day, as Morpheus names them. */
+async function writeDays(dir: string, records: Record<string, unknown>[]): Promise<void> {
+  const byDay = new Map<string, unknown[]>();
+  for (const r of records) {
+    const day = new Date((r.timestamp as number) * 1000).toISOString().slice(0, 10);
+    byDay.set(day, [...(byDay.get(day) ?? []), r]);
+  }
+  for (const [day, list] of byDay) await writeDuoFile(dir, day, list);
+}
+
+describe('pipeline > training and inference', () => {
+  it('B07: scores each entity with its own model, however odd its id', async () => {
+    const dir = await tempDir();
+    const users = ['dana.lee@example.com', 'dana_dot_lee@example.com', 'ops/build:bot', 'Eve Example '];
+    await writeDays(join(dir, 'train'), duoHistory(users, AUG1, 320, 20));
+    const config = testConfig(dir, { inputs: [join(dir, 'train')] });
+    const ctx = await testContext(dir);
+
+    const training = await runTraining(config, ctx);
+    expect(training.entities.map((e) => [e.entity, e.status])).toEqual([
+      [null, 'trained'],
+      ['Eve Example ', 'trained'],
+      ['dana.lee@example.com', 'trained'],
+      ['dana_dot_lee@example.com', 'trained'],
+      ['ops/build:bot', 'trained'],
+    ]);
+    expect((await ctx.store.list()).sort()).toEqual(
+      [null, ...users].map((u) => modelName('duo', u)).sort(),
+    );
+
+    const infer = [0, 1, 2].map((i) => duoRecord('dana.lee@example.com', AUG30 + i * HOUR));
+    await writeDuoFile(join(dir, 'infer'), '2022-08-30', infer);
+    const scoring = await runInference(
+      { ...config, trainUsers: 'none', filterThreshold: 0 },
+      ctx,
+      [join(dir, 'infer')],
+    );
+    expect(scoring.scored).toBe(3);
+    const rows = await readJsonl(config.output);
+    expect(rows.map((r) => r.model_version)).toEqual(
+      Array(3).fill('DFP-duo-dana_2elee_40example_2ecom:1'),
+    );
+    expect(rows.every((r) => r.model_fallback_reason === null)).toBe(true);
+  });
+
+  it('B02: one entity failing to train is reported; the others train; its rows use generic', async () => {
+    const dir = await tempDir();
+    let faultActive = true;
+    registerCustomColumn('b02_fault', (ctx) => {
+      const users = ctx.values('username');
+      const distinct = new Set(users);
+      if (faultActive && distinct.size === 1 && distinct.has('dave@example.com')) {
+        throw new Error('injected trainer fault for dave');
+      }
+      return ctx.values('logcount_raw') as number[];
+    });
+    const source: SourceDefinition = {
+      name: 'numeric',
+      entityColumn: 'username',
+      timestampColumn: 'timestamp',
+      features: ['logcount', 'locincrement'],
+      input: {
+        columns: [
+          { name: 'timestamp', kind: 'datetime', input: 'isotimestamp' },
+          { name: 'username', kind: 'rename', type: 'string', input: 'user.name' },
+          {
+            name: 'location',
+            kind: 'string_cat',
+            inputs: ['access_device.location.city', 'access_device.location.country'],
+            separator: ', ',
+          },
+        ],
+      },
+      preprocess: {
+        columns: [
+          { name: 'logcount_raw', kind: 'increment', input: 'timestamp', groupBy: 'username' },
+          {
+            name: 'locincrement',
+            kind: 'distinct_increment',
+            input: 'location',
+            groupBy: 'username',
+            timestampColumn: 'timestamp',
+          },
+        ],
+      },
+    };
+    // The fault needs logcount_raw first; a second preprocess pass reads it.
+    source.preprocess.columns.push({
+      name: 'logcount',
+      kind: 'custom',
+      type: 'float',
+      function: 'b02_fault',
+      inputs: ['username', 'logcount_raw'],
+    });
+    const users = ['carol@example.com', 'dave@example.com', 'svc-backup@example.com'];
+    await writeDays(join(dir, 'train'), duoHistory(users, AUG1, 350, 20));
+    const config = testConfig(dir, { source, inputs: [join(dir, 'train')], model: {
+      encoderLayers: [16, 8], decoderLayers: [16], epochs: 4, validationSize: 0 } });
+    const ctx = await testContext(dir);
+
+    const report = await runTraining(config, ctx);
+    const status = Object.fromEntries(report.entities.map((e) => [e.entity ?? 'generic', e]));
+    expect(status['carol@example.com'].status).toBe('trained');
+    expect(status['svc-backup@example.com'].status).toBe('trained');
+    expect(status['dave@example.com']).toMatchObject({ status: 'failed' });
+    expect(status['dave@example.com'].reason).toContain('injected trainer fault for dave');
+    expect(status['carol@example.com'].finalLoss).toBeGreaterThan(0);
+    expect(Number.isFinite(status['carol@example.com'].finalLoss)).toBe(true);
+    expect(status.generic.status).toBe('trained');
+
+    const inferFile = await writeDuoFile(join(dir, 'infer'), '2022-08-30', [
+      duoRecord('carol@example.com', AUG30),
+      duoRecord('dave@example.com', AUG30 + HOUR),
+    ]);
+    // The same fault while scoring costs dave's rows a dead letter, not the run.
+    const faulty = await runInference(
+      { ...config, trainUsers: 'none', output: join(dir, 'faulty.jsonl') },
+      ctx,
+      [inferFile],
+    );
+    expect(faulty).toMatchObject({ scored: 1, deadLettered: 1 });
+    expect(await readFile(config.deadLetterFile, 'utf8')).toContain(
+      'preprocessing failed: injected trainer fault for dave',
+    );
+
+    faultActive = false;
+    const out = await runInference({ ...config, trainUsers: 'none', filterThreshold: 0 }, ctx, [
+      inferFile,
+    ]);
+    expect(out).toMatchObject({ scored: 2, deadLettered: 0 });
+    const rows = await readJsonl(config.output);
+    const dave = rows.find((r) => r.username === 'dave@example.com');
+    // Daily batches retrain the generic model every 300 new rows; the newest version scores.
+    const generic = await ctx.store.latest('DFP-numeric-generic_user');
+    expect(generic?.version).toBeGreaterThan(1);
+    expect(dave?.model_version).toBe(`DFP-numeric-generic_user:${generic?.version}`);
+    expect(dave?.model_fallback_reason).toBe('no model DFP-numeric-dave_40example_2ecom');
+    expect(rows.find((r) => r.username === 'carol@example.com')?.model_version).toBe(
+      'DFP-numeric-carol_40example_2ecom:1',
+    );
+  });
+
+  it('B09/B20: rows that no model can score are dead-lettered with the reason, never dropped', async () => {
+    const dir = await tempDir();
+    const config = testConfig(dir, { trainUsers: 'none' });
+    const ctx = await testContext(dir);
+    const file = await writeDuoFile(join(dir, 'infer'), '2022-08-30', [
+      duoRecord('sam@example.com', AUG30),
+      duoRecord('sam@example.com', AUG30 + HOUR),
+    ]);
+    const report = await runInference(config, ctx, [file]);
+    expect(report).toMatchObject({ rows: 2, scored: 0, deadLettered: 2, detections: 0 });
+    const dead = await readJsonl(config.deadLetterFile);
+    expect(dead).toHaveLength(2);
+    expect(dead[0]).toMatchObject({
+      entity: 'sam@example.com',
+      reason: 'no model for entity sam@example.com and no fallback generic_user (DFP-duo-generic_user)',
+    });
+    expect((dead[0].row as Record<string, unknown>).txid).toBe(`sam@example.com-${AUG30}`);
+  });
+});
