@@ -40,8 +40,8 @@ export function duoHistory(users: string[], start: number, count: number, days: 
   const records: Record<string, unknown>[] = [];
   for (const user of users) {
     for (let i = 0; i < count; i++) {
-      const day = Math.floor((i * days) / count);
-      const t = start + day * 24 * HOUR + 6 * HOUR + (i % 24) * 23 * 60_000 + user.length * 1000;
+      // Evenly spread, so no two rows of a user are identical.
+      const t = start + Math.floor((i * days * 24 * HOUR) / count) + user.length * 1000;
       records.push(duoRecord(user, t, { browser: i % 3 === 0 ? 'Mobile Safari' : 'Chrome' }));
     }
   }

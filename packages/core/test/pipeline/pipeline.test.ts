@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelName } from '../../src/entities/names';
 import { runInference } from '../../src/pipeline/infer';
@@ -185,5 +185,94 @@ describe('pipeline > training and inference', () => {
       reason: 'no model for entity sam@example.com and no fallback generic_user (DFP-duo-generic_user)',
     });
     expect((dead[0].row as Record<string, unknown>).txid).toBe(`sam@example.com-${AUG30}`);
+  });
+});
+
+describe('pipeline > inputs and accounting', () => {
+  it('reads every batch from the Arrow cache on a second run and parses nothing', async () => {
+    const dir = await tempDir();
+    await writeDays(join(dir, 'train'), duoHistory(['alice@example.com'], AUG1, 120, 3));
+    const config = testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'generic' });
+    const ctx = await testContext(dir);
+    const first = await runTraining(config, ctx);
+    expect(first).toMatchObject({ batches: 3, cachedBatches: 0, rows: 120 });
+    const second = await runTraining(config, ctx);
+    expect(second).toMatchObject({ batches: 3, cachedBatches: 3, rows: 120 });
+
+    // A changed file is parsed again; the others still come from the cache.
+    const files = (await readdir(join(dir, 'train'))).sort();
+    const changed = join(dir, 'train', files[0]);
+    const records = JSON.parse(await readFile(changed, 'utf8')) as unknown[];
+    await writeFile(changed, JSON.stringify(records.slice(1)));
+    const third = await runTraining(config, ctx);
+    expect(third).toMatchObject({ batches: 3, cachedBatches: 2, rows: 119 });
+  });
+
+  it('writes rejects with file, index, field and reason, counts them, and goes on', async () => {
+    const dir = await tempDir();
+    const good = duoHistory(['alice@example.com'], AUG1, 5, 1);
+    const noUser = { ...duoRecord('x', AUG1 + HOUR), user: {} };
+    const badTime = { ...duoRecord('bob@example.com', AUG1), isotimestamp: 'yesterday', timestamp: 'soon' };
+    const file = await writeDuoFile(join(dir, 'in'), '2022-08-01', [...good, noUser, badTime]);
+    const config = testConfig(dir, { inputs: [file], trainUsers: 'generic' });
+    const report = await runTraining(config, await testContext(dir));
+    expect(report).toMatchObject({ records: 7, rows: 5, rejected: 2 });
+    const rejects = await readJsonl(config.rejectsFile);
+    expect(rejects.map((r) => [r.source, r.index, r.field])).toEqual([
+      [file, 5, 'username'],
+      [file, 6, 'timestamp'],
+    ]);
+    expect(rejects.every((r) => typeof r.reason === 'string' && (r.reason as string).length > 0)).toBe(true);
+  });
+
+  it('B20: an empty array succeeds with no rows; a zero-byte file is reported by name and skipped', async () => {
+    const dir = await tempDir();
+    const empty = await writeDuoFile(join(dir, 'in'), '2022-08-01', []);
+    const zero = join(dir, 'in', 'DUO_2022-08-02T00_00_00.000Z.json');
+    await writeFile(zero, '');
+    const config = testConfig(dir, { inputs: [join(dir, 'in')], trainUsers: 'none' });
+    const report = await runInference(config, await testContext(dir));
+    expect(report).toMatchObject({ files: 2, records: 0, rows: 0, scored: 0, detections: 0 });
+    expect(report.emptyFiles).toEqual([{ path: zero, reason: `empty file ${zero}` }]);
+    expect(report.failedFiles).toEqual([]);
+    expect(empty).toBeTruthy();
+  });
+
+  it('B20: a day of normal rows gives zero detections and writes no empty output', async () => {
+    const dir = await tempDir();
+    await writeDays(join(dir, 'train'), duoHistory(['sam@example.com'], AUG1, 300, 10));
+    const config = testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'generic' });
+    const ctx = await testContext(dir);
+    await runTraining(config, ctx);
+    const file = await writeDuoFile(
+      join(dir, 'infer'),
+      '2022-08-30',
+      duoHistory(['sam@example.com'], AUG30, 25, 1),
+    );
+    const report = await runInference({ ...config, trainUsers: 'none', filterThreshold: 1e9 }, ctx, [file]);
+    expect(report).toMatchObject({ rows: 25, scored: 25, deadLettered: 0, detections: 0 });
+    await expect(readFile(config.output)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('scores every inference row exactly once across daily batches that share history', async () => {
+    const dir = await tempDir();
+    await writeDays(join(dir, 'train'), duoHistory(['ann@example.com'], AUG1, 300, 10));
+    const config = testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'generic' });
+    const ctx = await testContext(dir);
+    await runTraining(config, ctx);
+    // Two days, the second starting mid-day after late rows of the first.
+    const rows = duoHistory(['ann@example.com'], AUG30, 40, 2);
+    await writeDays(join(dir, 'infer'), rows);
+    const report = await runInference(
+      { ...config, trainUsers: 'none', filterThreshold: 0 },
+      ctx,
+      [join(dir, 'infer')],
+    );
+    expect(report).toMatchObject({ batches: 2, rows: 40, scored: 40, detections: 40 });
+    const out = await readJsonl(config.output);
+    expect(new Set(out.map((r) => r.detection_id)).size).toBe(40);
+    // logcount restarts each UTC day and counts the day's earlier rows.
+    const day2 = out.filter((r) => String(r.timestamp).startsWith('2022-08-31'));
+    expect(day2.map((r) => r.logcount)).toEqual(day2.map((_, i) => i));
   });
 });
