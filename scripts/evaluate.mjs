@@ -53,7 +53,7 @@ export function readRows(path) {
 export function rocAuc(scores, positives) {
   const order = scores.map((s, i) => [s, i]).sort((a, b) => a[0] - b[0]);
   const ranks = new Array(scores.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
     const rank = (i + j) / 2 + 1;
@@ -133,9 +133,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     },
   });
   if (!values.scores || !values.labels) {
-    console.error('usage: evaluate.mjs --scores <csv|jsonl> --labels <labels.jsonl> [--threshold 2.0]');
+    console.error(
+      'usage: evaluate.mjs --scores <csv|jsonl> --labels <labels.jsonl> [--threshold 2.0]',
+    );
     process.exit(2);
   }
-  const result = evaluate(readRows(values.scores), readRows(values.labels), Number(values.threshold));
+  const result = evaluate(
+    readRows(values.scores),
+    readRows(values.labels),
+    Number(values.threshold),
+  );
   console.log(JSON.stringify(result, null, 2));
 }

@@ -33,11 +33,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
   if (pretty) {
     // Synchronous pretty printing keeps lines in order with the progress bar.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pinoPretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
     return pino(
       { level },
-      pinoPretty({ destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' }),
+      pinoPretty({
+        destination: 2,
+        sync: true,
+        ignore: 'pid,hostname',
+        translateTime: 'SYS:HH:MM:ss',
+      }),
     );
   }
   return pino({ level }, pino.destination({ dest: 2, sync: true }));

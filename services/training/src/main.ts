@@ -7,9 +7,13 @@ import { main } from '@dfp/core/dist/cli/main';
 
 const mode = process.env.DFP_TRAIN_USERS ?? 'all';
 if (mode === 'none') {
-  process.stderr.write('training service: DFP_TRAIN_USERS=none means inference; use the inference service\n');
+  process.stderr.write(
+    'training service: DFP_TRAIN_USERS=none means inference; use the inference service\n',
+  );
   process.exit(2);
 }
-main([process.argv[0], 'dfp-training', '--train_users', mode, ...process.argv.slice(2)]).then((code) => {
-  process.exitCode = code;
-});
+main([process.argv[0], 'dfp-training', '--train_users', mode, ...process.argv.slice(2)]).then(
+  (code) => {
+    process.exitCode = code;
+  },
+);

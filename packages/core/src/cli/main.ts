@@ -15,11 +15,19 @@ import { formatReport, hasFailures, type RunReport } from '../pipeline/report';
 import { type PipelineContext, Trainer, runTraining } from '../pipeline/train';
 import { loadSourceDefinition } from '../schema/loader';
 import { openModelStore } from '../store/local-store';
-import { DEFAULTS, LIST_SEPARATOR, type RawOptions, TRAIN_USERS, buildConfig } from '../config/options';
+import {
+  DEFAULTS,
+  LIST_SEPARATOR,
+  type RawOptions,
+  TRAIN_USERS,
+  buildConfig,
+} from '../config/options';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   // An environment variable gives every value at once, separated by LIST_SEPARATOR.
-  const values = value.includes(LIST_SEPARATOR) ? value.split(LIST_SEPARATOR).filter(Boolean) : [value];
+  const values = value.includes(LIST_SEPARATOR)
+    ? value.split(LIST_SEPARATOR).filter(Boolean)
+    : [value];
   return [...(previous ?? []), ...values];
 }
 
@@ -33,11 +41,14 @@ export function buildProgram(): Command {
   const program = new Command('dfp');
   program
     .description(
-      'Digital Fingerprinting: learn each entity\'s behaviour from Duo, Azure AD or CloudTrail logs\n' +
+      "Digital Fingerprinting: learn each entity's behaviour from Duo, Azure AD or CloudTrail logs\n" +
         '(or any source a schema file describes) and flag the events that deviate from it.',
     )
     .addOption(
-      option('--source <name|file>', 'duo, azure, cloudtrail, or a schema file (.json/.yaml)').default(DEFAULTS.source),
+      option(
+        '--source <name|file>',
+        'duo, azure, cloudtrail, or a schema file (.json/.yaml)',
+      ).default(DEFAULTS.source),
     )
     .addOption(
       option(
@@ -48,14 +59,24 @@ export function buildProgram(): Command {
         .choices(TRAIN_USERS as string[])
         .default('all'),
     )
-    .addOption(option('-f, --input_file <path|glob>', 'input files, directories or globs (repeatable)').argParser(collect))
+    .addOption(
+      option(
+        '-f, --input_file <path|glob>',
+        'input files, directories or globs (repeatable)',
+      ).argParser(collect),
+    )
     .addOption(
       option(
         '--inference_file <path|glob>',
         'starter mode: after training, score these files in the same run (repeatable)',
       ).argParser(collect),
     )
-    .addOption(option('--skip_user <id>', 'leave this entity out, also from the generic model (repeatable)').argParser(collect))
+    .addOption(
+      option(
+        '--skip_user <id>',
+        'leave this entity out, also from the generic model (repeatable)',
+      ).argParser(collect),
+    )
     .addOption(option('--only_user <id>', 'use only this entity (repeatable)').argParser(collect))
     .addOption(
       option(
@@ -70,48 +91,137 @@ export function buildProgram(): Command {
           'window ends now. With neither, every file is used whatever its date [default with --start_time: 60d]',
       ),
     )
-    .addOption(option('--watch_inputs', 'keep polling the inputs and process new or changed files until stopped').default(false))
-    .addOption(option('--watch_interval <seconds>', 'seconds between polls with --watch_inputs').default(DEFAULTS.watchInterval))
-    .addOption(option('--sample_rate_s <seconds>', 'keep only the first file of each such interval (0 = all)').default(DEFAULTS.sampleRateS))
-    .addOption(option('--period <D|none>', 'batch files per UTC day (D) or all at once (none) [default: per source: duo none, azure D, cloudtrail D]'))
-    .addOption(option('--cache_dir <dir>', 'batch cache of parsed files (Arrow IPC)').default(DEFAULTS.cacheDir))
-    .addOption(option('--no_cache', 'do not read or write the batch cache').default(false))
     .addOption(
-      option('--tracking_uri <uri>', 'model store: file:<dir> (embedded local store)').default(DEFAULTS.trackingUri),
+      option(
+        '--watch_inputs',
+        'keep polling the inputs and process new or changed files until stopped',
+      ).default(false),
     )
     .addOption(
-      option('--filter_threshold <z>', 'a row is a detection when its mean_abs_z is at least this').default(
-        DEFAULTS.filterThreshold,
+      option('--watch_interval <seconds>', 'seconds between polls with --watch_inputs').default(
+        DEFAULTS.watchInterval,
       ),
     )
     .addOption(
-      option('--output <file>', 'detections file, .csv or .jsonl; appended to, never truncated [default: dfp_detections_<source>.csv]'),
+      option(
+        '--sample_rate_s <seconds>',
+        'keep only the first file of each such interval (0 = all)',
+      ).default(DEFAULTS.sampleRateS),
     )
-    .addOption(option('--rejects_file <file>', 'records that could not be used, with file, index, field and reason [default: beside --output]'))
-    .addOption(option('--dead_letter_file <file>', 'rows that no model could score, with the reason [default: beside --output]'))
-    .addOption(option('--min_history <rows>', 'training: rows an entity needs before its first model').default(DEFAULTS.minHistory))
-    .addOption(option('--min_increment <rows>', 'training: new rows needed before a retrain').default(DEFAULTS.minIncrement))
-    .addOption(option('--max_history <span>', 'training: history kept per entity (60d, or none)').default(DEFAULTS.maxHistory))
-    .addOption(option('--epochs <n>', 'training epochs [default: per source: duo 30, azure 100, cloudtrail 30]'))
-    .addOption(option('--validation_size <fraction>', 'last fraction of each window used for early stopping [default: per source]'))
-    .addOption(option('--patience <epochs>', 'stop after this many epochs without a better validation loss [default: 5]'))
+    .addOption(
+      option(
+        '--period <D|none>',
+        'batch files per UTC day (D) or all at once (none) [default: per source: duo none, azure D, cloudtrail D]',
+      ),
+    )
+    .addOption(
+      option('--cache_dir <dir>', 'batch cache of parsed files (Arrow IPC)').default(
+        DEFAULTS.cacheDir,
+      ),
+    )
+    .addOption(option('--no_cache', 'do not read or write the batch cache').default(false))
+    .addOption(
+      option('--tracking_uri <uri>', 'model store: file:<dir> (embedded local store)').default(
+        DEFAULTS.trackingUri,
+      ),
+    )
+    .addOption(
+      option(
+        '--filter_threshold <z>',
+        'a row is a detection when its mean_abs_z is at least this',
+      ).default(DEFAULTS.filterThreshold),
+    )
+    .addOption(
+      option(
+        '--output <file>',
+        'detections file, .csv or .jsonl; appended to, never truncated [default: dfp_detections_<source>.csv]',
+      ),
+    )
+    .addOption(
+      option(
+        '--rejects_file <file>',
+        'records that could not be used, with file, index, field and reason [default: beside --output]',
+      ),
+    )
+    .addOption(
+      option(
+        '--dead_letter_file <file>',
+        'rows that no model could score, with the reason [default: beside --output]',
+      ),
+    )
+    .addOption(
+      option(
+        '--min_history <rows>',
+        'training: rows an entity needs before its first model',
+      ).default(DEFAULTS.minHistory),
+    )
+    .addOption(
+      option('--min_increment <rows>', 'training: new rows needed before a retrain').default(
+        DEFAULTS.minIncrement,
+      ),
+    )
+    .addOption(
+      option('--max_history <span>', 'training: history kept per entity (60d, or none)').default(
+        DEFAULTS.maxHistory,
+      ),
+    )
+    .addOption(
+      option(
+        '--epochs <n>',
+        'training epochs [default: per source: duo 30, azure 100, cloudtrail 30]',
+      ),
+    )
+    .addOption(
+      option(
+        '--validation_size <fraction>',
+        'last fraction of each window used for early stopping [default: per source]',
+      ),
+    )
+    .addOption(
+      option(
+        '--patience <epochs>',
+        'stop after this many epochs without a better validation loss [default: 5]',
+      ),
+    )
     .addOption(option('--batch_size <rows>', 'training batch size [default: 512]'))
     .addOption(option('--learning_rate <lr>', 'initial learning rate [default: 0.001]'))
-    .addOption(option('--learning_rate_decay <factor>', 'learning rate multiplier per epoch [default: 0.99]'))
+    .addOption(
+      option(
+        '--learning_rate_decay <factor>',
+        'learning rate multiplier per epoch [default: 0.99]',
+      ),
+    )
     .addOption(option('--swap_probability <p>', 'swap-noise probability [default: 0.2]'))
     .addOption(option('--encoder_layers <sizes>', 'encoder layer sizes [default: 512,500]'))
     .addOption(option('--decoder_layers <sizes>', 'decoder layer sizes [default: 512]'))
     .addOption(option('--activation <name>', 'activation [default: relu]'))
     .addOption(option('--optimizer <sgd|adam>', 'optimizer [default: sgd]'))
-    .addOption(option('--seed <n>', 'random seed for initialisation, shuffling and swap noise [default: 42]'))
-    .addOption(option('--num_workers <n>', 'parallel trainers (worker threads) [default: one per core]'))
-    .addOption(option('--model_cache_size <n>', 'most models held in memory while scoring').default(DEFAULTS.modelCacheSize))
     .addOption(
-      option('--ml_backend <name>', 'auto, tensorflow (tfjs-node-gpu), wasm or cpu; an unavailable explicit choice fails', 'DFP_ML_BACKEND').default(
-        'auto',
+      option(
+        '--seed <n>',
+        'random seed for initialisation, shuffling and swap noise [default: 42]',
       ),
     )
-    .addOption(option('--log_level <level>', 'CRITICAL, ERROR, WARNING, INFO or DEBUG').default(DEFAULTS.logLevel))
+    .addOption(
+      option('--num_workers <n>', 'parallel trainers (worker threads) [default: one per core]'),
+    )
+    .addOption(
+      option('--model_cache_size <n>', 'most models held in memory while scoring').default(
+        DEFAULTS.modelCacheSize,
+      ),
+    )
+    .addOption(
+      option(
+        '--ml_backend <name>',
+        'auto, tensorflow (tfjs-node-gpu), wasm or cpu; an unavailable explicit choice fails',
+        'DFP_ML_BACKEND',
+      ).default('auto'),
+    )
+    .addOption(
+      option('--log_level <level>', 'CRITICAL, ERROR, WARNING, INFO or DEBUG').default(
+        DEFAULTS.logLevel,
+      ),
+    )
     .addOption(option('--no_progress', 'no progress bar').default(false))
     .addHelpText(
       'after',
@@ -166,7 +276,10 @@ export async function main(argv: string[]): Promise<number> {
   program.parse(argv);
   // Options keep Morpheus's snake_case names on the command line; code uses camelCase.
   const opts = Object.fromEntries(
-    Object.entries(program.opts()).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]),
+    Object.entries(program.opts()).map(([k, v]) => [
+      k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()),
+      v,
+    ]),
   ) as unknown as CliOptions;
   const logger = createLogger({ level: opts.logLevel });
   try {

@@ -59,21 +59,28 @@ export interface RawOptions {
 export const TRAIN_USERS: readonly TrainUsers[] = ['all', 'generic', 'individual', 'none'];
 
 function invalid(option: string, value: unknown, why: string): DfpError {
-  return new DfpError(
-    ErrorCodes.CONFIG_INVALID,
-    `--${option} ${JSON.stringify(value)}: ${why}`,
-    { details: { option, value } },
-  );
+  return new DfpError(ErrorCodes.CONFIG_INVALID, `--${option} ${JSON.stringify(value)}: ${why}`, {
+    details: { option, value },
+  });
 }
 
-function number(option: string, value: string, check: (n: number) => boolean, rule: string): number {
+function number(
+  option: string,
+  value: string,
+  check: (n: number) => boolean,
+  rule: string,
+): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw invalid(option, value, `must be ${rule}`);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw invalid(option, value, `must be ${rule}`);
   return n;
 }
 
 function layers(option: string, value: string): number[] {
-  const parts = value.split(/[,\s]+/).filter(Boolean).map(Number);
+  const parts = value
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .map(Number);
   if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n <= 0)) {
     throw invalid(option, value, 'must be positive integers separated by commas, e.g. 512,500');
   }
@@ -84,7 +91,11 @@ function layers(option: string, value: string): number[] {
 export function parseStartTime(value: string): number {
   const ms = parseTimestamp(value);
   if (ms === null) {
-    throw invalid('start_time', value, 'must look like 2022-08-01, 2022-08-01T06:00:00 or 2022-08-01 06:00:00+02:00');
+    throw invalid(
+      'start_time',
+      value,
+      'must look like 2022-08-01, 2022-08-01T06:00:00 or 2022-08-01 06:00:00+02:00',
+    );
   }
   return ms;
 }
@@ -95,24 +106,43 @@ function modelOptions(raw: RawOptions): Partial<AutoencoderOptions> {
     number(o, v, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
   if (raw.epochs !== undefined) out.epochs = int('epochs', raw.epochs, 1);
   if (raw.validationSize !== undefined) {
-    out.validationSize = number('validation_size', raw.validationSize, (n) => n >= 0 && n < 1, 'in [0, 1)');
+    out.validationSize = number(
+      'validation_size',
+      raw.validationSize,
+      (n) => n >= 0 && n < 1,
+      'in [0, 1)',
+    );
   }
   if (raw.batchSize !== undefined) out.batchSize = int('batch_size', raw.batchSize, 1);
   if (raw.learningRate !== undefined) {
     out.learningRate = number('learning_rate', raw.learningRate, (n) => n > 0, 'a positive number');
   }
   if (raw.learningRateDecay !== undefined) {
-    out.learningRateDecay = number('learning_rate_decay', raw.learningRateDecay, (n) => n > 0 && n <= 1, 'in (0, 1]');
+    out.learningRateDecay = number(
+      'learning_rate_decay',
+      raw.learningRateDecay,
+      (n) => n > 0 && n <= 1,
+      'in (0, 1]',
+    );
   }
   if (raw.swapProbability !== undefined) {
-    out.swapProbability = number('swap_probability', raw.swapProbability, (n) => n >= 0 && n < 1, 'in [0, 1)');
+    out.swapProbability = number(
+      'swap_probability',
+      raw.swapProbability,
+      (n) => n >= 0 && n < 1,
+      'in [0, 1)',
+    );
   }
   if (raw.patience !== undefined) out.patience = int('patience', raw.patience, 0);
-  if (raw.encoderLayers !== undefined) out.encoderLayers = layers('encoder_layers', raw.encoderLayers);
-  if (raw.decoderLayers !== undefined) out.decoderLayers = layers('decoder_layers', raw.decoderLayers);
-  if (raw.activation !== undefined) out.activation = raw.activation as AutoencoderOptions['activation'];
+  if (raw.encoderLayers !== undefined)
+    out.encoderLayers = layers('encoder_layers', raw.encoderLayers);
+  if (raw.decoderLayers !== undefined)
+    out.decoderLayers = layers('decoder_layers', raw.decoderLayers);
+  if (raw.activation !== undefined)
+    out.activation = raw.activation as AutoencoderOptions['activation'];
   if (raw.optimizer !== undefined) {
-    if (raw.optimizer !== 'sgd' && raw.optimizer !== 'adam') throw invalid('optimizer', raw.optimizer, 'must be sgd or adam');
+    if (raw.optimizer !== 'sgd' && raw.optimizer !== 'adam')
+      throw invalid('optimizer', raw.optimizer, 'must be sgd or adam');
     out.optimizer = raw.optimizer;
   }
   if (raw.seed !== undefined) out.seed = int('seed', raw.seed, 0);
@@ -120,7 +150,11 @@ function modelOptions(raw: RawOptions): Partial<AutoencoderOptions> {
 }
 
 /** Validates raw options against a loaded source and builds the pipeline configuration. */
-export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Date.now()): PipelineConfig {
+export function buildConfig(
+  raw: RawOptions,
+  source: SourceDefinition,
+  now = Date.now(),
+): PipelineConfig {
   const trainUsers = (raw.trainUsers ?? 'all').toLowerCase() as TrainUsers;
   if (!TRAIN_USERS.includes(trainUsers)) {
     throw invalid('train_users', raw.trainUsers, `must be one of ${TRAIN_USERS.join(', ')}`);
@@ -132,23 +166,39 @@ export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Dat
   }
   const inputs = raw.inputFile ?? [];
   if (inputs.length === 0) {
-    throw new DfpError(ErrorCodes.CONFIG_INVALID, 'no input: give -f/--input_file (files, directories or globs)');
+    throw new DfpError(
+      ErrorCodes.CONFIG_INVALID,
+      'no input: give -f/--input_file (files, directories or globs)',
+    );
   }
   const inferenceInputs = raw.inferenceFile ?? [];
   if (inferenceInputs.length > 0 && trainUsers === 'none') {
-    throw invalid('inference_file', inferenceInputs, 'starter mode trains first; it needs --train_users other than none');
+    throw invalid(
+      'inference_file',
+      inferenceInputs,
+      'starter mode trains first; it needs --train_users other than none',
+    );
   }
   if (raw.watchInputs && inferenceInputs.length > 0) {
-    throw invalid('watch_inputs', true, 'cannot be combined with --inference_file (starter mode runs once)');
+    throw invalid(
+      'watch_inputs',
+      true,
+      'cannot be combined with --inference_file (starter mode runs once)',
+    );
   }
   if (!pinoLevel(raw.logLevel)) {
-    throw invalid('log_level', raw.logLevel, 'must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG');
+    throw invalid(
+      'log_level',
+      raw.logLevel,
+      'must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG',
+    );
   }
 
   // Time window: start + duration. No start and no duration: every file, whatever its date.
   let startTime: number | null = null;
   let endTime: number | null = null;
-  const durationMs = raw.duration !== undefined ? parseDurationOption('duration', raw.duration) : null;
+  const durationMs =
+    raw.duration !== undefined ? parseDurationOption('duration', raw.duration) : null;
   if (raw.startTime !== undefined) {
     startTime = parseStartTime(raw.startTime);
     endTime = startTime + (durationMs ?? parseDuration('60d'));
@@ -160,7 +210,8 @@ export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Dat
   let period: 'D' | null = source.period ?? null;
   if (raw.period !== undefined) {
     const p = raw.period.toLowerCase();
-    if (p !== 'd' && p !== 'none') throw invalid('period', raw.period, 'must be D (one batch per UTC day) or none');
+    if (p !== 'd' && p !== 'none')
+      throw invalid('period', raw.period, 'must be D (one batch per UTC day) or none');
     period = p === 'd' ? 'D' : null;
   }
 
@@ -184,17 +235,39 @@ export function buildConfig(raw: RawOptions, source: SourceDefinition, now = Dat
     rejectsFile: raw.rejectsFile ?? join(outDir, `dfp_rejects_${source.name}.jsonl`),
     deadLetterFile: raw.deadLetterFile ?? join(outDir, `dfp_dead_letters_${source.name}.jsonl`),
     window: {
-      minHistory: number('min_history', raw.minHistory, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
-      minIncrement: number('min_increment', raw.minIncrement, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
+      minHistory: number(
+        'min_history',
+        raw.minHistory,
+        (n) => Number.isInteger(n) && n >= 1,
+        'an integer ≥ 1',
+      ),
+      minIncrement: number(
+        'min_increment',
+        raw.minIncrement,
+        (n) => Number.isInteger(n) && n >= 0,
+        'an integer ≥ 0',
+      ),
       maxHistoryMs:
-        raw.maxHistory.toLowerCase() === 'none' ? null : parseDurationOption('max_history', raw.maxHistory),
+        raw.maxHistory.toLowerCase() === 'none'
+          ? null
+          : parseDurationOption('max_history', raw.maxHistory),
     },
     model: modelOptions(raw),
-    modelCacheSize: number('model_cache_size', raw.modelCacheSize, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+    modelCacheSize: number(
+      'model_cache_size',
+      raw.modelCacheSize,
+      (n) => Number.isInteger(n) && n >= 1,
+      'an integer ≥ 1',
+    ),
     workers:
       raw.numWorkers === undefined
         ? availableParallelism()
-        : number('num_workers', raw.numWorkers, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+        : number(
+            'num_workers',
+            raw.numWorkers,
+            (n) => Number.isInteger(n) && n >= 1,
+            'an integer ≥ 1',
+          ),
     watchInputs: Boolean(raw.watchInputs),
     watchIntervalMs:
       number('watch_interval', raw.watchInterval, (n) => n > 0, 'a number of seconds > 0') * 1000,

@@ -29,7 +29,8 @@ function rowsOf(table: Table, timestampColumn: string): Row[] {
     const row: Row = {};
     for (let c = 0; c < names.length; c++) {
       const v = cols[c][r];
-      row[names[c]] = names[c] === timestampColumn && typeof v === 'number' ? new Date(v).toISOString() : v;
+      row[names[c]] =
+        names[c] === timestampColumn && typeof v === 'number' ? new Date(v).toISOString() : v;
     }
     out.push(row);
   }
@@ -123,7 +124,8 @@ export class Scorer {
       try {
         processed = preprocess(window.table, source);
       } catch (err) {
-        const raw = newRows.length === window.table.numRows ? window.table : takeRows(window.table, newRows);
+        const raw =
+          newRows.length === window.table.numRows ? window.table : takeRows(window.table, newRows);
         await this.deadLetter(raw, entity, `preprocessing failed: ${errorMessage(err)}`);
         continue;
       }

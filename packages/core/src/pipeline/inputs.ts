@@ -16,7 +16,11 @@ export async function expandInputs(patterns: readonly string[]): Promise<string[
       );
     }
     if (GLOB_CHARS.test(pattern)) {
-      for (const p of await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false })) {
+      for (const p of await glob(pattern, {
+        absolute: true,
+        onlyFiles: true,
+        expandDirectories: false,
+      })) {
         found.add(p);
       }
       continue;
@@ -28,7 +32,8 @@ export async function expandInputs(patterns: readonly string[]): Promise<string[
       continue;
     }
     if (info.isDirectory()) {
-      for (const p of await glob('*', { cwd: pattern, absolute: true, onlyFiles: true })) found.add(p);
+      for (const p of await glob('*', { cwd: pattern, absolute: true, onlyFiles: true }))
+        found.add(p);
     } else {
       found.add(resolve(pattern));
     }

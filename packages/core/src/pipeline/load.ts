@@ -105,7 +105,8 @@ async function parseFiles(paths: string[], source: SourceDefinition): Promise<Lo
     out.warnings.push(...decoded.warnings);
     if (decoded.table.numRows > 0) tables.push(decoded.table);
   }
-  out.table = tables.length > 0 ? sortByNumber(concatTables(tables), source.timestampColumn) : out.table;
+  out.table =
+    tables.length > 0 ? sortByNumber(concatTables(tables), source.timestampColumn) : out.table;
   return out;
 }
 

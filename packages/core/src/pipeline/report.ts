@@ -113,7 +113,9 @@ export function formatReport(report: RunReport): string {
         ` ${Math.round(rate)} rows/s)`,
     );
     for (const e of trained) {
-      lines.push(`    trained ${entityLabel(e.entity)}: ${e.modelVersion}, ${e.rows} rows, ${e.epochs} epochs`);
+      lines.push(
+        `    trained ${entityLabel(e.entity)}: ${e.modelVersion}, ${e.rows} rows, ${e.epochs} epochs`,
+      );
     }
     for (const e of skipped) lines.push(`    skipped ${entityLabel(e.entity)}: ${e.reason}`);
     for (const e of failed) lines.push(`    FAILED ${entityLabel(e.entity)}: ${e.reason}`);

@@ -42,7 +42,9 @@ interface DueWindow {
 /** Hyper-parameters: library defaults, then the source's, then the user's. */
 export function modelOptionsFor(config: PipelineConfig): Partial<AutoencoderOptions> {
   return {
-    ...(config.source.training?.epochs !== undefined ? { epochs: config.source.training.epochs } : {}),
+    ...(config.source.training?.epochs !== undefined
+      ? { epochs: config.source.training.epochs }
+      : {}),
     ...(config.source.training?.validationSize !== undefined
       ? { validationSize: config.source.training.validationSize }
       : {}),
@@ -67,8 +69,12 @@ async function trainWindow(
     const processed = preprocess(due.window, source);
     const features = selectColumns(processed, source.features);
     const onEpoch = (info: EpochInfo) =>
-      log.debug({ epoch: info.epoch, loss: info.trainLoss, validationLoss: info.validationLoss }, 'epoch');
-    const onWarning = (message: string, details: Record<string, unknown>) => log.warn(details, message);
+      log.debug(
+        { epoch: info.epoch, loss: info.trainLoss, validationLoss: info.validationLoss },
+        'epoch',
+      );
+    const onWarning = (message: string, details: Record<string, unknown>) =>
+      log.warn(details, message);
     const artifact: SerializedModel = ctx.pool
       ? await ctx.pool.train({
           table: toIPC(features),
@@ -181,7 +187,15 @@ export class Trainer {
     }
     // Code-point order, like the split: the same under every locale.
     report.entities = [...this.outcomes.values()].sort((a, b) =>
-      a.entity === b.entity ? 0 : a.entity === null ? -1 : b.entity === null ? 1 : a.entity < b.entity ? -1 : 1,
+      a.entity === b.entity
+        ? 0
+        : a.entity === null
+          ? -1
+          : b.entity === null
+            ? 1
+            : a.entity < b.entity
+              ? -1
+              : 1,
     );
   }
 
@@ -248,7 +262,10 @@ export class Trainer {
 }
 
 /** Trains from every input file once. */
-export async function runTraining(config: PipelineConfig, ctx: PipelineContext): Promise<RunReport> {
+export async function runTraining(
+  config: PipelineConfig,
+  ctx: PipelineContext,
+): Promise<RunReport> {
   const trainer = new Trainer(config, ctx);
   await trainer.processFiles(await expandInputs(config.inputs));
   return trainer.report;

@@ -105,10 +105,14 @@ export class FileSink {
     try {
       await appendFile(this.target, text);
     } catch (err) {
-      throw new DfpError(ErrorCodes.SINK_WRITE_FAILED, `cannot write to ${this.target}: ${(err as Error).message}`, {
-        cause: err,
-        retriable: true,
-      });
+      throw new DfpError(
+        ErrorCodes.SINK_WRITE_FAILED,
+        `cannot write to ${this.target}: ${(err as Error).message}`,
+        {
+          cause: err,
+          retriable: true,
+        },
+      );
     }
     this.written += rows.length;
   }

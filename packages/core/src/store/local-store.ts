@@ -28,15 +28,26 @@ export class LocalModelStore implements ModelStore {
 
   private modelDir(name: string): string {
     if (!NAME_OK.test(name)) {
-      throw new DfpError(ErrorCodes.STORE_UNSUPPORTED, `invalid model name ${JSON.stringify(name)}`);
+      throw new DfpError(
+        ErrorCodes.STORE_UNSUPPORTED,
+        `invalid model name ${JSON.stringify(name)}`,
+      );
     }
     return join(this.root, 'models', name);
   }
 
-  async register(name: string, artifact: ModelArtifact, tags: VersionTags): Promise<ModelVersionInfo> {
+  async register(
+    name: string,
+    artifact: ModelArtifact,
+    tags: VersionTags,
+  ): Promise<ModelVersionInfo> {
     const versionsDir = join(this.modelDir(name), 'versions');
     await mkdir(versionsDir, { recursive: true });
-    const staging = join(this.root, 'staging', `${name}-${process.pid}-${Date.now()}-${Math.random()}`);
+    const staging = join(
+      this.root,
+      'staging',
+      `${name}-${process.pid}-${Date.now()}-${Math.random()}`,
+    );
     await mkdir(staging, { recursive: true });
     try {
       await writeFile(join(staging, 'model.json'), JSON.stringify(artifact.metadata));
@@ -60,7 +71,10 @@ export class LocalModelStore implements ModelStore {
           if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
         }
       }
-      throw new DfpError(ErrorCodes.STORE_UNREADABLE, `could not claim a version number for ${name}`);
+      throw new DfpError(
+        ErrorCodes.STORE_UNREADABLE,
+        `could not claim a version number for ${name}`,
+      );
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -69,7 +83,10 @@ export class LocalModelStore implements ModelStore {
   private async versionNumbers(name: string): Promise<number[]> {
     try {
       const entries = await readdir(join(this.modelDir(name), 'versions'));
-      return entries.filter((e) => /^\d+$/.test(e)).map(Number).sort((a, b) => a - b);
+      return entries
+        .filter((e) => /^\d+$/.test(e))
+        .map(Number)
+        .sort((a, b) => a - b);
     } catch (err) {
       if (isNotFound(err)) return [];
       throw err;
@@ -86,9 +103,13 @@ export class LocalModelStore implements ModelStore {
     try {
       return JSON.parse(await readFile(path, 'utf8')) as ModelVersionInfo;
     } catch (err) {
-      throw new DfpError(ErrorCodes.STORE_UNREADABLE, `cannot read ${path}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new DfpError(
+        ErrorCodes.STORE_UNREADABLE,
+        `cannot read ${path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -116,11 +137,18 @@ export class LocalModelStore implements ModelStore {
       return { metadata: JSON.parse(metadata) as unknown, weights: new Uint8Array(weights) };
     } catch (err) {
       if (isNotFound(err)) {
-        throw new DfpError(ErrorCodes.STORE_NOT_FOUND, `model ${name} version ${version} not found in ${this.uri}`);
+        throw new DfpError(
+          ErrorCodes.STORE_NOT_FOUND,
+          `model ${name} version ${version} not found in ${this.uri}`,
+        );
       }
-      throw new DfpError(ErrorCodes.STORE_UNREADABLE, `cannot load ${name}:${version} from ${dir}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new DfpError(
+        ErrorCodes.STORE_UNREADABLE,
+        `cannot load ${name}:${version} from ${dir}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -142,6 +170,8 @@ export function openModelStore(trackingUri: string): ModelStore {
       `MLflow tracking URIs (${trackingUri}) are not supported yet; use file:<dir>`,
     );
   }
-  const dir = trackingUri.startsWith('file:') ? trackingUri.slice('file:'.length).replace(/^\/\/(?=\/)/, '') : trackingUri;
+  const dir = trackingUri.startsWith('file:')
+    ? trackingUri.slice('file:'.length).replace(/^\/\/(?=\/)/, '')
+    : trackingUri;
   return new LocalModelStore(dir);
 }

@@ -63,7 +63,10 @@ export class ModelResolver {
       fallbackReason = `no model ${own}`;
     } catch (err) {
       fallbackReason = `load_failed:${own}: ${errorMessage(err)}`;
-      this.options.logger?.warn({ entity, model: own, err: errorMessage(err) }, 'model load failed');
+      this.options.logger?.warn(
+        { entity, model: own, err: errorMessage(err) },
+        'model load failed',
+      );
     }
     const generic = modelName(this.source, null);
     try {
@@ -74,7 +77,10 @@ export class ModelResolver {
         reason: `no model for entity ${entity} and no fallback ${GENERIC_ENTITY_NAME} (${generic})`,
       };
     } catch (err) {
-      return { ok: false, reason: `${fallbackReason}; load_failed:${generic}: ${errorMessage(err)}` };
+      return {
+        ok: false,
+        reason: `${fallbackReason}; load_failed:${generic}: ${errorMessage(err)}`,
+      };
     }
   }
 

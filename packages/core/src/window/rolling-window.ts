@@ -84,7 +84,11 @@ export class TrainingWindows {
     const held = state.table?.numRows ?? 0;
     const base = { newRows: fresh.numRows, duplicates: dropped, held };
     if (held < this.options.minHistory) {
-      return { ready: false, reason: `insufficient history ${held} < ${this.options.minHistory}`, ...base };
+      return {
+        ready: false,
+        reason: `insufficient history ${held} < ${this.options.minHistory}`,
+        ...base,
+      };
     }
     const increment = state.totalCount - state.lastTrainCount;
     if (increment < this.options.minIncrement) {

@@ -39,7 +39,12 @@ async function writeDays(dir: string, records: Record<string, unknown>[]): Promi
 describe('pipeline > training and inference', () => {
   it('B07: scores each entity with its own model, however odd its id', async () => {
     const dir = await tempDir();
-    const users = ['dana.lee@example.com', 'dana_dot_lee@example.com', 'ops/build:bot', 'Eve Example '];
+    const users = [
+      'dana.lee@example.com',
+      'dana_dot_lee@example.com',
+      'ops/build:bot',
+      'Eve Example ',
+    ];
     await writeDays(join(dir, 'train'), duoHistory(users, AUG1, 320, 20));
     const config = testConfig(dir, { inputs: [join(dir, 'train')] });
     const ctx = await testContext(dir);
@@ -58,11 +63,9 @@ describe('pipeline > training and inference', () => {
 
     const infer = [0, 1, 2].map((i) => duoRecord('dana.lee@example.com', AUG30 + i * HOUR));
     await writeDuoFile(join(dir, 'infer'), '2022-08-30', infer);
-    const scoring = await runInference(
-      { ...config, trainUsers: 'none', filterThreshold: 0 },
-      ctx,
-      [join(dir, 'infer')],
-    );
+    const scoring = await runInference({ ...config, trainUsers: 'none', filterThreshold: 0 }, ctx, [
+      join(dir, 'infer'),
+    ]);
     expect(scoring.scored).toBe(3);
     const rows = await readJsonl(config.output);
     expect(rows.map((r) => r.model_version)).toEqual(
@@ -122,8 +125,16 @@ describe('pipeline > training and inference', () => {
     });
     const users = ['carol@example.com', 'dave@example.com', 'svc-backup@example.com'];
     await writeDays(join(dir, 'train'), duoHistory(users, AUG1, 350, 20));
-    const config = testConfig(dir, { source, inputs: [join(dir, 'train')], model: {
-      encoderLayers: [16, 8], decoderLayers: [16], epochs: 4, validationSize: 0 } });
+    const config = testConfig(dir, {
+      source,
+      inputs: [join(dir, 'train')],
+      model: {
+        encoderLayers: [16, 8],
+        decoderLayers: [16],
+        epochs: 4,
+        validationSize: 0,
+      },
+    });
     const ctx = await testContext(dir);
 
     const report = await runTraining(config, ctx);
@@ -182,7 +193,8 @@ describe('pipeline > training and inference', () => {
     expect(dead).toHaveLength(2);
     expect(dead[0]).toMatchObject({
       entity: 'sam@example.com',
-      reason: 'no model for entity sam@example.com and no fallback generic_user (DFP-duo-generic_user)',
+      reason:
+        'no model for entity sam@example.com and no fallback generic_user (DFP-duo-generic_user)',
     });
     expect((dead[0].row as Record<string, unknown>).txid).toBe(`sam@example.com-${AUG30}`);
   });
@@ -212,7 +224,11 @@ describe('pipeline > inputs and accounting', () => {
     const dir = await tempDir();
     const good = duoHistory(['alice@example.com'], AUG1, 5, 1);
     const noUser = { ...duoRecord('x', AUG1 + HOUR), user: {} };
-    const badTime = { ...duoRecord('bob@example.com', AUG1), isotimestamp: 'yesterday', timestamp: 'soon' };
+    const badTime = {
+      ...duoRecord('bob@example.com', AUG1),
+      isotimestamp: 'yesterday',
+      timestamp: 'soon',
+    };
     const file = await writeDuoFile(join(dir, 'in'), '2022-08-01', [...good, noUser, badTime]);
     const config = testConfig(dir, { inputs: [file], trainUsers: 'generic' });
     const report = await runTraining(config, await testContext(dir));
@@ -222,7 +238,9 @@ describe('pipeline > inputs and accounting', () => {
       [file, 5, 'username'],
       [file, 6, 'timestamp'],
     ]);
-    expect(rejects.every((r) => typeof r.reason === 'string' && (r.reason as string).length > 0)).toBe(true);
+    expect(
+      rejects.every((r) => typeof r.reason === 'string' && (r.reason as string).length > 0),
+    ).toBe(true);
   });
 
   it('B20: an empty array succeeds with no rows; a zero-byte file is reported by name and skipped', async () => {
@@ -249,7 +267,11 @@ describe('pipeline > inputs and accounting', () => {
       '2022-08-30',
       duoHistory(['sam@example.com'], AUG30, 25, 1),
     );
-    const report = await runInference({ ...config, trainUsers: 'none', filterThreshold: 1e9 }, ctx, [file]);
+    const report = await runInference(
+      { ...config, trainUsers: 'none', filterThreshold: 1e9 },
+      ctx,
+      [file],
+    );
     expect(report).toMatchObject({ rows: 25, scored: 25, deadLettered: 0, detections: 0 });
     await expect(readFile(config.output)).rejects.toThrow(/ENOENT/);
   });
@@ -263,11 +285,9 @@ describe('pipeline > inputs and accounting', () => {
     // Two days, the second starting mid-day after late rows of the first.
     const rows = duoHistory(['ann@example.com'], AUG30, 40, 2);
     await writeDays(join(dir, 'infer'), rows);
-    const report = await runInference(
-      { ...config, trainUsers: 'none', filterThreshold: 0 },
-      ctx,
-      [join(dir, 'infer')],
-    );
+    const report = await runInference({ ...config, trainUsers: 'none', filterThreshold: 0 }, ctx, [
+      join(dir, 'infer'),
+    ]);
     expect(report).toMatchObject({ batches: 2, rows: 40, scored: 40, detections: 40 });
     const out = await readJsonl(config.output);
     expect(new Set(out.map((r) => r.detection_id)).size).toBe(40);

@@ -1,4 +1,3 @@
-/* global require */
 // Decodes the B15 Azure records and a day-boundary window, printing the rows as
 // JSON. Run by azure.test.ts under several TZ values; the output must not change.
 const fs = require('node:fs');

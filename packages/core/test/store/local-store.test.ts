@@ -19,7 +19,12 @@ describe('store > local', () => {
     const v2 = await store.register('DFP-duo-alice', artifact(2), { ...tags, count: '700' });
     expect([v1.version, v2.version]).toEqual([1, 2]);
     const latest = await store.latest('DFP-duo-alice');
-    expect(latest).toMatchObject({ name: 'DFP-duo-alice', version: 2, status: 'READY', tags: { count: '700' } });
+    expect(latest).toMatchObject({
+      name: 'DFP-duo-alice',
+      version: 2,
+      status: 'READY',
+      tags: { count: '700' },
+    });
     const loaded = await store.load('DFP-duo-alice', 1);
     expect(loaded.metadata).toEqual({ n: 1 });
     expect(Array.from(loaded.weights)).toEqual([1, 1, 2, 3]);
@@ -30,7 +35,9 @@ describe('store > local', () => {
   it('gives concurrent registrations distinct versions', async () => {
     const a = new LocalModelStore(dir);
     const b = new LocalModelStore(dir);
-    const made = await Promise.all([1, 2, 3, 4].map((n) => (n % 2 ? a : b).register('DFP-duo-rita', artifact(n), tags)));
+    const made = await Promise.all(
+      [1, 2, 3, 4].map((n) => (n % 2 ? a : b).register('DFP-duo-rita', artifact(n), tags)),
+    );
     expect(made.map((v) => v.version).sort()).toEqual([1, 2, 3, 4]);
   });
 
@@ -51,6 +58,8 @@ describe('store > local', () => {
 
   it('reports a missing version clearly', async () => {
     const store = new LocalModelStore(dir);
-    await expect(store.load('DFP-duo-nobody', 3)).rejects.toThrow('model DFP-duo-nobody version 3 not found');
+    await expect(store.load('DFP-duo-nobody', 3)).rejects.toThrow(
+      'model DFP-duo-nobody version 3 not found',
+    );
   });
 });

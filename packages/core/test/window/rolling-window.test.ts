@@ -55,7 +55,9 @@ describe('window > training', () => {
     const g = generic[2];
     if (!g.ready) throw new Error('expected a generic window');
     expect(g.window.numRows).toBe(397);
-    expect(getStrings(g.window, 'username').filter((u) => u === 'bob@example.com')).toHaveLength(40);
+    expect(getStrings(g.window, 'username').filter((u) => u === 'bob@example.com')).toHaveLength(
+      40,
+    );
   });
 
   it('retrains only after min_increment new rows, and never counts a repeated row twice', () => {
