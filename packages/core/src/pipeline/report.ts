@@ -29,6 +29,8 @@ export interface RunReport {
   rows: number;
   rejected: number;
   warnings: number;
+  /** Warning counts by message with the record-specific parts left out. */
+  warningKinds: Record<string, number>;
   /** Rows dropped because the same row had already been read. */
   duplicates: number;
   /** Rows of entities left out by --skip_user / --only_user. */
@@ -59,6 +61,7 @@ export function emptyReport(mode: RunReport['mode'], source: string): RunReport 
     rows: 0,
     rejected: 0,
     warnings: 0,
+    warningKinds: {},
     duplicates: 0,
     filtered: 0,
     entities: [],
@@ -99,6 +102,9 @@ export function formatReport(report: RunReport): string {
       (report.filtered ? `, ${report.filtered} rows of skipped entities` : '') +
       (report.warnings ? `, ${report.warnings} warnings` : ''),
   );
+  const kinds = Object.entries(report.warningKinds).sort((a, b) => b[1] - a[1]);
+  for (const [message, count] of kinds.slice(0, 5)) lines.push(`    warning x${count}: ${message}`);
+  if (kinds.length > 5) lines.push(`    … and ${kinds.length - 5} other kinds of warning`);
   if (report.rejected > 0 && report.outputs.rejects) {
     lines.push(`    rejects written to ${report.outputs.rejects}`);
   }

@@ -66,6 +66,9 @@ export async function accountBatch(
   report.rows += batch.table.numRows;
   report.rejected += batch.rejects.length;
   report.warnings += batch.warnings.length;
+  for (const w of batch.warnings) {
+    report.warningKinds[w.message] = (report.warningKinds[w.message] ?? 0) + 1;
+  }
   report.emptyFiles.push(...batch.emptyFiles);
   report.failedFiles.push(...batch.failedFiles);
   if (batch.rejects.length > 0) {

@@ -159,11 +159,15 @@ export class Trainer {
     this.rejects = new FileSink(config.rejectsFile);
   }
 
-  /** Reads the given files (time window, sampling and batching applied) and trains what is due. */
+  /**
+   * Reads the given files (time window, sampling and batching applied), then
+   * trains each entity whose window is due, once, on everything read.
+   */
   async processFiles(paths: string[]): Promise<void> {
     const { config, report } = this;
     const plan = await planFileBatches(config, paths);
     report.files += plan.files;
+    const touched = new Map<string, string | null>();
     for (const [index, batch] of plan.batches.entries()) {
       const loaded = await loadBatch(
         batch.files.map((f) => f.path),
@@ -183,8 +187,13 @@ export class Trainer {
         'batch loaded',
       );
       if (loaded.table.numRows === 0) continue;
-      await this.trainDue(this.collectDue(loaded.table), `${index + 1}/${plan.batches.length}`);
+      for (const part of this.split(loaded.table)) {
+        const key = windowKey(part.entity);
+        report.duplicates += this.windows.add(key, part.table).duplicates;
+        touched.set(key, part.entity);
+      }
     }
+    await this.trainDue(this.collectDue(touched));
     // Code-point order, like the split: the same under every locale.
     report.entities = [...this.outcomes.values()].sort((a, b) =>
       a.entity === b.entity
@@ -199,35 +208,37 @@ export class Trainer {
     );
   }
 
-  private collectDue(table: Table): DueWindow[] {
+  private split(table: Table) {
     const { config } = this;
     const mode = splitModeFor(config.trainUsers === 'none' ? 'all' : config.trainUsers);
-    const due: DueWindow[] = [];
-    for (const part of splitByEntity(table, {
+    return splitByEntity(table, {
       entityColumn: config.source.entityColumn,
       ...mode,
       skipEntities: config.skipUsers,
       onlyEntities: config.onlyUsers,
-    })) {
-      const key = windowKey(part.entity);
-      const decision = this.windows.append(key, part.table);
-      this.report.duplicates += decision.duplicates;
+    });
+  }
+
+  private collectDue(touched: Map<string, string | null>): DueWindow[] {
+    const due: DueWindow[] = [];
+    for (const [key, entity] of touched) {
+      const decision = this.windows.take(key);
       if (decision.ready) {
-        due.push({ entity: part.entity, window: decision.window });
+        due.push({ entity, window: decision.window });
       } else if (!this.trained.has(key) && this.outcomes.get(key)?.status !== 'failed') {
         // A skip never hides an earlier training or failure of the same entity.
-        this.outcomes.set(key, { entity: part.entity, status: 'skipped', reason: decision.reason });
+        this.outcomes.set(key, { entity, status: 'skipped', reason: decision.reason });
       }
     }
     return due;
   }
 
-  private async trainDue(due: DueWindow[], batchLabel: string): Promise<void> {
+  private async trainDue(due: DueWindow[]): Promise<void> {
     const { report } = this;
     const bar =
       this.config.progress && due.length > 0
         ? new SingleBar({
-            format: `training batch ${batchLabel} [{bar}] {value}/{total} models | {entity}`,
+            format: 'training [{bar}] {value}/{total} models | {entity}',
             stream: process.stderr,
             hideCursor: true,
           })

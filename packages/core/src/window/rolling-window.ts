@@ -35,6 +35,8 @@ interface EntityState {
   hashes: Set<number>;
   totalCount: number;
   lastTrainCount: number;
+  /** Earliest time among rows added since the last training (never trimmed). */
+  earliestNew: number;
 }
 
 export type WindowDecision =
@@ -66,24 +68,44 @@ export class TrainingWindows {
 
   /** Adds an entity's new rows and says whether a training window is due. */
   append(key: string, incoming: Table): WindowDecision {
+    const added = this.add(key, incoming);
+    const decision = this.take(key);
+    return { ...decision, newRows: added.newRows, duplicates: added.duplicates };
+  }
+
+  /**
+   * Adds an entity's new rows without deciding anything yet, so that a backlog
+   * of batches read in one run trains each entity once, on everything, rather
+   * than once per batch.
+   */
+  add(key: string, incoming: Table): { newRows: number; duplicates: number } {
     let state = this.states.get(key);
     if (!state) {
-      state = { table: null, hashes: new Set(), totalCount: 0, lastTrainCount: 0 };
+      state = {
+        table: null,
+        hashes: new Set(),
+        totalCount: 0,
+        lastTrainCount: 0,
+        earliestNew: Infinity,
+      };
       this.states.set(key, state);
     }
     const { table: fresh, dropped } = dropSeen(incoming, state.hashes);
     const ts = this.options.timestampColumn;
-    const freshTimes = getNumbers(fresh, ts);
-    let earliestNew = Infinity;
-    for (const t of freshTimes) if (t < earliestNew) earliestNew = t;
-
+    for (const t of getNumbers(fresh, ts)) if (t < state.earliestNew) state.earliestNew = t;
     if (fresh.numRows > 0) {
       state.table = sortByTime(state.table ? concatTables([state.table, fresh]) : fresh, ts);
       state.totalCount += fresh.numRows;
     }
-    const held = state.table?.numRows ?? 0;
-    const base = { newRows: fresh.numRows, duplicates: dropped, held };
-    if (held < this.options.minHistory) {
+    return { newRows: fresh.numRows, duplicates: dropped };
+  }
+
+  /** The training window when the gates open; marks it as trained. */
+  take(key: string): WindowDecision {
+    const state = this.states.get(key);
+    const held = state?.table?.numRows ?? 0;
+    const base = { newRows: 0, duplicates: 0, held };
+    if (!state || held < this.options.minHistory) {
       return {
         ready: false,
         reason: `insufficient history ${held} < ${this.options.minHistory}`,
@@ -98,12 +120,12 @@ export class TrainingWindows {
         ...base,
       };
     }
-
-    const window = this.trim(state.table as Table, earliestNew);
+    const window = this.trim(state.table as Table, state.earliestNew);
     state.table = window;
     state.hashes = new Set(rowHashes(window));
     state.lastTrainCount = state.totalCount;
-    return { ready: true, window, newRows: fresh.numRows, duplicates: dropped };
+    state.earliestNew = Infinity;
+    return { ready: true, window, newRows: 0, duplicates: 0 };
   }
 
   /** Rows currently held for an entity. */

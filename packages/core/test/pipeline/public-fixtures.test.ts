@@ -1,0 +1,58 @@
+/**
+ * The pipeline on the real public samples in shared/fixtures/public: far too
+ * little per-entity history for individual models, but every record must be
+ * read, and every row scored (by the generic model) or dead-lettered.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { runInference } from '../../src/pipeline/infer';
+import { runTraining } from '../../src/pipeline/train';
+import { getBuiltinSource } from '../../src/schema/builtin';
+import { tempDir, testConfig, testContext } from './helpers';
+
+const FIXTURES = resolve(__dirname, '../../../../../shared/fixtures/public');
+
+describe('pipeline > public fixtures', () => {
+  it('trains the generic CloudTrail model and scores every usable record', async () => {
+    const dir = await tempDir();
+    const inputs = [join(FIXTURES, 'cloudtrail/**/*.json*')];
+    const config = testConfig(dir, { source: getBuiltinSource('cloudtrail'), inputs });
+    const ctx = await testContext(dir);
+
+    const training = await runTraining(config, ctx);
+    expect(training).toMatchObject({ files: 39, records: 876, rows: 858, rejected: 18 });
+    expect(training.failedFiles).toEqual([]);
+    const generic = training.entities.find((e) => e.entity === null);
+    expect(generic).toMatchObject({ status: 'trained', modelVersion: 'DFP-cloudtrail-generic_user:1' });
+    const christophe = training.entities.find((e) => e.entity === 'christophe');
+    expect(christophe).toMatchObject({ status: 'skipped', reason: 'insufficient history 239 < 300' });
+
+    const scoring = await runInference({ ...config, trainUsers: 'none', filterThreshold: 0 }, ctx, inputs);
+    // Hand-written test events that agree on every kept column, eventID included, count once.
+    expect(scoring).toMatchObject({ rows: 858, deadLettered: 0, duplicates: 58 });
+    expect(scoring.scored + scoring.deadLettered + scoring.duplicates).toBe(scoring.rows);
+    expect(scoring.detections).toBe(scoring.scored);
+    const lines = (await readFile(config.output, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(800);
+    const first = JSON.parse(lines[0]) as Record<string, unknown>;
+    expect(first.model_version).toBe('DFP-cloudtrail-generic_user:1');
+    expect(Number.isFinite(first.mean_abs_z)).toBe(true);
+  });
+
+  it('dead-letters Azure and Duo rows when no model could be trained, and counts them', async () => {
+    for (const [name, rows] of [
+      ['azure', 20],
+      ['duo', 4],
+    ] as const) {
+      const dir = await tempDir();
+      const inputs = [join(FIXTURES, name)];
+      const config = testConfig(dir, { source: getBuiltinSource(name), inputs });
+      const ctx = await testContext(dir);
+      const training = await runTraining(config, ctx);
+      expect(training.rows).toBe(rows);
+      expect(training.entities.every((e) => e.status === 'skipped')).toBe(true);
+      const scoring = await runInference({ ...config, trainUsers: 'none' }, ctx, inputs);
+      expect(scoring).toMatchObject({ rows, scored: 0, deadLettered: rows });
+    }
+  });
+});
