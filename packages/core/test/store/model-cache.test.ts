@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { modelName } from '../../src/entities/names';
+import { initBackend, liveTensorCount, serializeModel, trainAutoencoder } from '../../src/model';
+import { LocalModelStore } from '../../src/store/local-store';
+import { ModelResolver } from '../../src/store/model-cache';
+import { AUTH_FEATURES, authTable } from '../model/helpers';
+import { tempDir } from '../pipeline/helpers';
+
+const tags = { start: '2022-08-01T00:00:00.000Z', end: '2022-08-29T00:00:00.000Z', count: '60' };
+const small = { encoderLayers: [8], decoderLayers: [8], epochs: 1, validationSize: 0 };
+
+describe('store > model cache', () => {
+  let store: LocalModelStore;
+  const entities = Array.from({ length: 12 }, (_, i) => `user${i}@example.com`);
+
+  beforeAll(async () => {
+    await initBackend();
+    store = new LocalModelStore(join(await tempDir('dfp-cache-'), 'models'));
+    const table = authTable(60);
+    for (const name of [null, ...entities.slice(0, 11)]) {
+      const model = await trainAutoencoder(table, AUTH_FEATURES, small);
+      await store.register(modelName('duo', name), serializeModel(model), tags);
+      model.dispose();
+    }
+  });
+
+  it('B14: keeps at most maxModels loaded and frees the evicted ones', async () => {
+    const baseline = liveTensorCount();
+    const resolver = new ModelResolver(store, 'duo', { maxModels: 4 });
+    let perModel = 0;
+    for (const [i, entity] of entities.slice(0, 8).entries()) {
+      const r = await resolver.resolve(entity);
+      expect(r.ok).toBe(true);
+      if (i === 0) perModel = liveTensorCount() - baseline;
+    }
+    expect(perModel).toBeGreaterThan(0);
+    expect(liveTensorCount() - baseline).toBe(4 * perModel);
+    // Two full cycles over more entities than fit stay bounded.
+    for (const entity of [...entities.slice(0, 8), ...entities.slice(0, 8)])
+      await resolver.resolve(entity);
+    expect(liveTensorCount() - baseline).toBe(4 * perModel);
+    resolver.close();
+    expect(liveTensorCount()).toBe(baseline);
+  });
+
+  it('falls back to the generic model and says why', async () => {
+    const resolver = new ModelResolver(store, 'duo');
+    const r = await resolver.resolve('user11@example.com');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.resolved.version).toBe('DFP-duo-generic_user:1');
+    expect(r.resolved.fallbackReason).toBe('no model DFP-duo-user11_40example_2ecom');
+    const own = await resolver.resolve('user3@example.com');
+    expect(own.ok && own.resolved.version).toBe('DFP-duo-user3_40example_2ecom:1');
+    resolver.close();
+  });
+
+  it('B09: an unreadable model falls back to generic with load_failed, and nothing is lost', async () => {
+    const broken = new LocalModelStore(join(await tempDir('dfp-cache-'), 'models'));
+    const table = authTable(60);
+    const model = await trainAutoencoder(table, AUTH_FEATURES, small);
+    const artifact = serializeModel(model);
+    model.dispose();
+    await broken.register(modelName('duo', null), artifact, tags);
+    await broken.register(
+      modelName('duo', 'ivy@example.com'),
+      {
+        metadata: { ...(artifact.metadata as object), formatVersion: 99 },
+        weights: artifact.weights,
+      },
+      tags,
+    );
+    const resolver = new ModelResolver(broken, 'duo');
+    const r = await resolver.resolve('ivy@example.com');
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.resolved.version).toBe('DFP-duo-generic_user:1');
+    expect(r.resolved.fallbackReason).toMatch(
+      /^load_failed:DFP-duo-ivy_40example_2ecom: .*version/,
+    );
+    resolver.close();
+  });
+
+  it('picks up a newer version after the refresh interval', async () => {
+    let now = 1_000;
+    const resolver = new ModelResolver(store, 'duo', { refreshMs: 500, now: () => now });
+    const first = await resolver.resolve('user0@example.com');
+    expect(first.ok && first.resolved.version).toBe('DFP-duo-user0_40example_2ecom:1');
+    const model = await trainAutoencoder(authTable(60), AUTH_FEATURES, small);
+    await store.register(modelName('duo', 'user0@example.com'), serializeModel(model), tags);
+    model.dispose();
+    const cached = await resolver.resolve('user0@example.com');
+    expect(cached.ok && cached.resolved.version).toBe('DFP-duo-user0_40example_2ecom:1');
+    now += 600;
+    const fresh = await resolver.resolve('user0@example.com');
+    expect(fresh.ok && fresh.resolved.version).toBe('DFP-duo-user0_40example_2ecom:2');
+    resolver.close();
+  });
+});
