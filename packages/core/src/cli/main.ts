@@ -14,7 +14,7 @@ import { watchInputs } from '../pipeline/watch';
 import { formatReport, hasFailures, type RunReport } from '../pipeline/report';
 import { type PipelineContext, Trainer, runTraining } from '../pipeline/train';
 import { loadSourceDefinition } from '../schema/loader';
-import { openModelStore } from '../store/local-store';
+import { openModelStore } from '../store/open';
 import {
   DEFAULTS,
   LIST_SEPARATOR,
@@ -121,7 +121,7 @@ export function buildProgram(): Command {
     )
     .addOption(option('--no_cache', 'do not read or write the batch cache').default(false))
     .addOption(
-      option('--tracking_uri <uri>', 'model store: file:<dir> (embedded local store)').default(
+      option('--tracking_uri <uri>', 'model store: file:<dir> (embedded local store) or http(s)://host:port (MLflow with --serve-artifacts)').default(
         DEFAULTS.trackingUri,
       ),
     )

@@ -87,11 +87,16 @@ async function trainWindow(
       : await trainInProcess(features, config, label, onEpoch, onWarning);
     const summary = (artifact.metadata as SerializedMetadata).training;
     const times = getNumbers(processed, source.timestampColumn);
-    const version = await ctx.store.register(modelName(source.name, due.entity), artifact, {
-      start: isoTime(times[0]),
-      end: isoTime(times[times.length - 1]),
-      count: String(processed.numRows),
-    });
+    const version = await ctx.store.register(
+      modelName(source.name, due.entity),
+      artifact,
+      {
+        start: isoTime(times[0]),
+        end: isoTime(times[times.length - 1]),
+        count: String(processed.numRows),
+      },
+      { source: source.name, entity: due.entity },
+    );
     const durationMs = Date.now() - started;
     const modelVersion = `${version.name}:${version.version}`;
     const finalLoss = summary.trainLosses[summary.trainLosses.length - 1];

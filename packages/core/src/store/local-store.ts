@@ -9,6 +9,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DfpError, ErrorCodes } from '../errors';
+import { METADATA_FILE, MLMODEL_FILE, WEIGHTS_FILE, packModel, unpackModel } from './model-format';
 import type { ModelArtifact, ModelStore, ModelVersionInfo, VersionTags } from './types';
 
 const NAME_OK = /^[A-Za-z0-9_.-]+$/;
@@ -50,8 +51,10 @@ export class LocalModelStore implements ModelStore {
     );
     await mkdir(staging, { recursive: true });
     try {
-      await writeFile(join(staging, 'model.json'), JSON.stringify(artifact.metadata));
-      await writeFile(join(staging, 'weights.bin'), artifact.weights);
+      const files = packModel(artifact);
+      await writeFile(join(staging, MLMODEL_FILE), files[MLMODEL_FILE]);
+      await writeFile(join(staging, METADATA_FILE), files[METADATA_FILE]);
+      await writeFile(join(staging, WEIGHTS_FILE), files[WEIGHTS_FILE]);
       // Claim the next free number; a concurrent writer that took it makes rename fail.
       for (let attempt = 0; attempt < 100; attempt++) {
         const version = (await this.maxVersion(name)) + 1;
@@ -130,12 +133,17 @@ export class LocalModelStore implements ModelStore {
   async load(name: string, version: number): Promise<ModelArtifact> {
     const dir = join(this.modelDir(name), 'versions', String(version));
     try {
-      const [metadata, weights] = await Promise.all([
-        readFile(join(dir, 'model.json'), 'utf8'),
-        readFile(join(dir, 'weights.bin')),
+      const [mlmodel, metadata, weights] = await Promise.all([
+        readFile(join(dir, MLMODEL_FILE), 'utf8'),
+        readFile(join(dir, METADATA_FILE), 'utf8'),
+        readFile(join(dir, WEIGHTS_FILE)),
       ]);
-      return { metadata: JSON.parse(metadata) as unknown, weights: new Uint8Array(weights) };
+      return unpackModel(
+        { mlmodel, metadata, weights: new Uint8Array(weights) },
+        `${name}:${version}`,
+      );
     } catch (err) {
+      if (err instanceof DfpError) throw err;
       if (isNotFound(err)) {
         throw new DfpError(
           ErrorCodes.STORE_NOT_FOUND,
@@ -160,18 +168,4 @@ export class LocalModelStore implements ModelStore {
       throw err;
     }
   }
-}
-
-/** The store named by `--tracking_uri`: `file:<dir>` or a plain directory path. */
-export function openModelStore(trackingUri: string): ModelStore {
-  if (/^https?:\/\//.test(trackingUri)) {
-    throw new DfpError(
-      ErrorCodes.STORE_UNSUPPORTED,
-      `MLflow tracking URIs (${trackingUri}) are not supported yet; use file:<dir>`,
-    );
-  }
-  const dir = trackingUri.startsWith('file:')
-    ? trackingUri.slice('file:'.length).replace(/^\/\/(?=\/)/, '')
-    : trackingUri;
-  return new LocalModelStore(dir);
 }

@@ -31,11 +31,23 @@ export interface ModelVersionInfo {
   createdAt: number;
 }
 
+/** What a registration is about, for stores that keep training runs (MLflow). */
+export interface RegisterContext {
+  source: string;
+  /** Null for the generic model. */
+  entity: string | null;
+}
+
 export interface ModelStore {
-  /** Where the store lives, e.g. `file:/abs/dir`. */
+  /** Where the store lives, e.g. `file:/abs/dir` or `http://mlflow:5000`. */
   readonly uri: string;
   /** Registers a new version of `name` (creating the model when needed). */
-  register(name: string, artifact: ModelArtifact, tags: VersionTags): Promise<ModelVersionInfo>;
+  register(
+    name: string,
+    artifact: ModelArtifact,
+    tags: VersionTags,
+    context?: RegisterContext,
+  ): Promise<ModelVersionInfo>;
   /** The newest READY version, or null when the model has none. */
   latest(name: string): Promise<ModelVersionInfo | null>;
   /** The artifact of a version. */

@@ -1,7 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalModelStore, openModelStore } from '../../src/store/local-store';
+import { LocalModelStore } from '../../src/store/local-store';
+import { MlflowModelStore } from '../../src/store/mlflow-store';
+import { openModelStore } from '../../src/store/open';
 
 const tags = { start: '2022-08-01T00:00:00.000Z', end: '2022-08-29T00:00:00.000Z', count: '400' };
 const artifact = (n: number) => ({ metadata: { n }, weights: new Uint8Array([n, 1, 2, 3]) });
@@ -50,10 +52,12 @@ describe('store > local', () => {
     expect((await store.latest('DFP-duo-ivy'))?.version).toBe(1);
   });
 
-  it('opens file: URIs and plain paths, and refuses what it cannot serve', () => {
+  it('opens file: URIs and plain paths as local stores, http URIs as MLflow', () => {
     expect(openModelStore(`file:${dir}`).uri).toBe(`file:${dir}`);
     expect(openModelStore(dir).uri).toBe(`file:${dir}`);
-    expect(() => openModelStore('http://127.0.0.1:5000')).toThrow(/not supported yet/);
+    const mlflow = openModelStore('http://127.0.0.1:5000/');
+    expect(mlflow).toBeInstanceOf(MlflowModelStore);
+    expect(mlflow.uri).toBe('http://127.0.0.1:5000');
   });
 
   it('reports a missing version clearly', async () => {
