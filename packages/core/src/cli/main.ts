@@ -121,9 +121,10 @@ export function buildProgram(): Command {
     )
     .addOption(option('--no_cache', 'do not read or write the batch cache').default(false))
     .addOption(
-      option('--tracking_uri <uri>', 'model store: file:<dir> (embedded local store) or http(s)://host:port (MLflow with --serve-artifacts)').default(
-        DEFAULTS.trackingUri,
-      ),
+      option(
+        '--tracking_uri <uri>',
+        'model store: file:<dir> (embedded local store) or http(s)://host:port (MLflow with --serve-artifacts)',
+      ).default(DEFAULTS.trackingUri),
     )
     .addOption(
       option(

@@ -2,7 +2,13 @@
  * Finds and keeps the model that scores each entity: the entity's own newest
  * READY version, else the generic model. Loaded models are kept in an LRU
  * cache; a model evicted from it is disposed. Version lookups are refreshed
- * after `refreshMs`, so a long-running scorer picks up retrained models.
+ * after `refreshMs`, so a long-running scorer picks up retrained models, and
+ * the registry's list of model names is refreshed in the background on the
+ * same period, so entities without a model of their own cost no lookup.
+ *
+ * When the store is slow or down, cached models keep scoring (a failed refresh
+ * is retried after `retryMs`); only an entity with no usable model at all is
+ * reported, and the caller dead-letters its rows.
  */
 import { GENERIC_ENTITY_NAME, modelName } from '../entities/names';
 import { errorMessage } from '../errors';
@@ -29,6 +35,8 @@ interface CacheEntry {
 export interface ModelResolverOptions {
   maxModels?: number;
   refreshMs?: number;
+  /** Wait before retrying a failed refresh while a cached model keeps serving. Default 30 s. */
+  retryMs?: number;
   logger?: Logger;
   now?: () => number;
 }
@@ -36,8 +44,11 @@ export interface ModelResolverOptions {
 export class ModelResolver {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly missing = new Map<string, number>();
+  private listing: { names: Set<string>; at: number } | null = null;
+  private listingInFlight: Promise<void> | null = null;
   private readonly maxModels: number;
   private readonly refreshMs: number;
+  private readonly retryMs: number;
   private readonly now: () => number;
 
   hits = 0;
@@ -50,6 +61,7 @@ export class ModelResolver {
   ) {
     this.maxModels = options.maxModels ?? 100;
     this.refreshMs = options.refreshMs ?? 10 * 60 * 1000;
+    this.retryMs = options.retryMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -92,40 +104,87 @@ export class ModelResolver {
     };
   }
 
+  /** Names in the registry, or null while unknown (then every name is looked up). */
+  private async knownNames(): Promise<Set<string> | null> {
+    if (!this.listing || this.now() - this.listing.at >= this.refreshMs) {
+      const refresh = this.refreshListing();
+      // The first listing is awaited; later ones refresh in the background.
+      if (!this.listing) await refresh;
+    }
+    return this.listing?.names ?? null;
+  }
+
+  private refreshListing(): Promise<void> {
+    this.listingInFlight ??= this.store
+      .list()
+      .then((names) => {
+        this.listing = { names: new Set(names), at: this.now() };
+      })
+      .catch((err: unknown) => {
+        this.options.logger?.warn({ err: errorMessage(err) }, 'model registry listing failed');
+        if (this.listing) this.listing.at = this.now() - this.refreshMs + this.retryMs;
+      })
+      .finally(() => {
+        this.listingInFlight = null;
+      });
+    return this.listingInFlight;
+  }
+
   private async get(name: string): Promise<CacheEntry | null> {
     const now = this.now();
     const cached = this.cache.get(name);
     if (cached && now - cached.checkedAt < this.refreshMs) {
       this.hits += 1;
-      this.cache.delete(name);
-      this.cache.set(name, cached);
+      this.touch(name, cached);
       return cached;
     }
     const missingAt = this.missing.get(name);
     if (!cached && missingAt !== undefined && now - missingAt < this.refreshMs) return null;
+    const names = cached ? null : await this.knownNames();
+    if (names && !names.has(name)) return null;
 
     this.misses += 1;
-    const info = await this.store.latest(name);
+    let info: ModelVersionInfo | null;
+    try {
+      info = await this.store.latest(name);
+    } catch (err) {
+      if (!cached) throw err;
+      // The store is unreachable: keep scoring with what we have, and try again later.
+      this.options.logger?.warn(
+        { model: name, version: cached.info.version, err: errorMessage(err) },
+        'model refresh failed; using the cached version',
+      );
+      cached.checkedAt = now - this.refreshMs + this.retryMs;
+      this.touch(name, cached);
+      return cached;
+    }
     if (!info) {
       this.missing.set(name, now);
+      if (cached) this.drop(name, cached);
       return null;
     }
     this.missing.delete(name);
     if (cached && cached.info.version === info.version) {
       cached.checkedAt = now;
-      this.cache.delete(name);
-      this.cache.set(name, cached);
+      this.touch(name, cached);
       return cached;
     }
     const model = deserializeModel(await this.store.load(name, info.version));
-    if (cached) {
-      this.cache.delete(name);
-      cached.model.dispose();
-    }
+    if (cached) this.drop(name, cached);
     const entry = { info, model, checkedAt: now };
     this.cache.set(name, entry);
     this.evict();
     return entry;
+  }
+
+  private touch(name: string, entry: CacheEntry): void {
+    this.cache.delete(name);
+    this.cache.set(name, entry);
+  }
+
+  private drop(name: string, entry: CacheEntry): void {
+    this.cache.delete(name);
+    entry.model.dispose();
   }
 
   private evict(): void {

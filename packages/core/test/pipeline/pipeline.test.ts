@@ -213,7 +213,10 @@ describe('pipeline > model versions', () => {
     expect(versions[0].tags.start).toBe('2022-08-01T00:00:16.000Z');
 
     // A new run starts new windows: 299 rows are too few for a model of their own.
-    await writeDays(join(dir, 'more'), duoHistory(['rita@example.com'], Date.UTC(2022, 7, 10), 299, 1));
+    await writeDays(
+      join(dir, 'more'),
+      duoHistory(['rita@example.com'], Date.UTC(2022, 7, 10), 299, 1),
+    );
     await runTraining({ ...config, inputs: [join(dir, 'more')] }, ctx);
     expect(await ctx.store.versions('DFP-duo-rita_40example_2ecom')).toHaveLength(1);
   });

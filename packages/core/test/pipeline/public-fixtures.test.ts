@@ -23,11 +23,21 @@ describe('pipeline > public fixtures', () => {
     expect(training).toMatchObject({ files: 39, records: 876, rows: 858, rejected: 18 });
     expect(training.failedFiles).toEqual([]);
     const generic = training.entities.find((e) => e.entity === null);
-    expect(generic).toMatchObject({ status: 'trained', modelVersion: 'DFP-cloudtrail-generic_user:1' });
+    expect(generic).toMatchObject({
+      status: 'trained',
+      modelVersion: 'DFP-cloudtrail-generic_user:1',
+    });
     const christophe = training.entities.find((e) => e.entity === 'christophe');
-    expect(christophe).toMatchObject({ status: 'skipped', reason: 'insufficient history 239 < 300' });
+    expect(christophe).toMatchObject({
+      status: 'skipped',
+      reason: 'insufficient history 239 < 300',
+    });
 
-    const scoring = await runInference({ ...config, trainUsers: 'none', filterThreshold: 0 }, ctx, inputs);
+    const scoring = await runInference(
+      { ...config, trainUsers: 'none', filterThreshold: 0 },
+      ctx,
+      inputs,
+    );
     // Hand-written test events that agree on every kept column, eventID included, count once.
     expect(scoring).toMatchObject({ rows: 858, deadLettered: 0, duplicates: 58 });
     expect(scoring.scored + scoring.deadLettered + scoring.duplicates).toBe(scoring.rows);

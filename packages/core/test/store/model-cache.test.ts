@@ -3,6 +3,7 @@ import { modelName } from '../../src/entities/names';
 import { initBackend, liveTensorCount, serializeModel, trainAutoencoder } from '../../src/model';
 import { LocalModelStore } from '../../src/store/local-store';
 import { ModelResolver } from '../../src/store/model-cache';
+import type { ModelStore } from '../../src/store/types';
 import { AUTH_FEATURES, authTable } from '../model/helpers';
 import { tempDir } from '../pipeline/helpers';
 
@@ -92,6 +93,65 @@ describe('store > model cache', () => {
     now += 600;
     const fresh = await resolver.resolve('user0@example.com');
     expect(fresh.ok && fresh.resolved.version).toBe('DFP-duo-user0_40example_2ecom:2');
+    resolver.close();
+  });
+
+  it('B09: keeps scoring with cached models while the store is down', async () => {
+    let down = false;
+    const flaky: ModelStore = {
+      uri: store.uri,
+      register: (...args) => store.register(...args),
+      versions: (name) => store.versions(name),
+      list: async () => {
+        if (down) throw new Error('503 Service Unavailable');
+        return store.list();
+      },
+      latest: async (name) => {
+        if (down) throw new Error('503 Service Unavailable');
+        return store.latest(name);
+      },
+      load: (name, version) => store.load(name, version),
+    };
+    let now = 0;
+    const resolver = new ModelResolver(flaky, 'duo', {
+      refreshMs: 100,
+      retryMs: 50,
+      now: () => now,
+    });
+    const before = await resolver.resolve('user1@example.com');
+    expect(before.ok && before.resolved.version).toBe('DFP-duo-user1_40example_2ecom:1');
+
+    down = true;
+    now += 1000;
+    const during = await resolver.resolve('user1@example.com');
+    expect(during.ok && during.resolved.version).toBe('DFP-duo-user1_40example_2ecom:1');
+    // An entity never loaded has nothing to fall back on while the store is down.
+    const unknown = await resolver.resolve('user2@example.com');
+    expect(unknown.ok).toBe(false);
+    if (!unknown.ok) expect(unknown.reason).toContain('503 Service Unavailable');
+    resolver.close();
+  });
+
+  it('looks up no model that the registry listing does not have', async () => {
+    const calls: string[] = [];
+    const counting: ModelStore = {
+      uri: store.uri,
+      register: (...args) => store.register(...args),
+      versions: (name) => store.versions(name),
+      load: (name, version) => store.load(name, version),
+      list: async () => {
+        calls.push('list');
+        return store.list();
+      },
+      latest: async (name) => {
+        calls.push(`latest ${name}`);
+        return store.latest(name);
+      },
+    };
+    const resolver = new ModelResolver(counting, 'duo');
+    const r = await resolver.resolve('nobody@example.com');
+    expect(r.ok && r.resolved.version).toBe('DFP-duo-generic_user:1');
+    expect(calls).toEqual(['list', 'latest DFP-duo-generic_user']);
     resolver.close();
   });
 });
