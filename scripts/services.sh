@@ -9,7 +9,10 @@
 # Progress goes to stderr. Where a Docker engine exists, the tests use testcontainers instead.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-STATE="${DFP_SERVICES_DIR:-$ROOT/.services}"
+# Installs are cached in .services/ and shared; running state (data, pid, log) lives in
+# DFP_SERVICES_DIR (default .services too), so tests can run isolated instances.
+CACHE="$ROOT/.services"
+STATE="${DFP_SERVICES_DIR:-$CACHE}"
 MLFLOW_VERSION="${DFP_MLFLOW_VERSION:-3.17.2}"
 START_TIMEOUT_S="${DFP_SERVICES_START_TIMEOUT_S:-180}"
 
@@ -31,7 +34,7 @@ wait_http() { # url, seconds
 }
 
 mlflow_up() {
-  local dir="$STATE/mlflow" venv="$STATE/mlflow/venv"
+  local dir="$STATE/mlflow" venv="$CACHE/mlflow/venv"
   mkdir -p "$dir/data/artifacts"
   if alive "$dir/pid" && wait_http "$(cat "$dir/uri")/health" 2; then
     echo "MLFLOW_TRACKING_URI=$(cat "$dir/uri")"

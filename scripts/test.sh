@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# The README's second command: set up, type-check, lint and run every test.
+# The README's second command: set up, type-check, lint, start the real servers the
+# integration tests need (installed once into .services/), and run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/pnpm.sh run lint
+
+# Testcontainers would start these where a Docker engine answers; here the script does.
+exports=$(./scripts/services.sh up mlflow)
+eval "export ${exports//$'\n'/ }"
+trap './scripts/services.sh down mlflow' EXIT
+
 ./scripts/pnpm.sh exec jest --ci "$@"

@@ -13,7 +13,7 @@ export interface MlflowClientOptions {
   uri: string;
   /** Per-request timeout. Default 10 s. */
   timeoutMs?: number;
-  /** Total time for one call including retries. Default 60 s. */
+  /** Total time for one call including retries. Default 30 s. */
   deadlineMs?: number;
   /** First backoff delay; doubles each retry (with jitter). Default 250 ms. */
   backoffMs?: number;
@@ -65,7 +65,7 @@ export class MlflowClient {
   constructor(options: MlflowClientOptions) {
     this.uri = options.uri.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.deadlineMs = options.deadlineMs ?? 60_000;
+    this.deadlineMs = options.deadlineMs ?? 30_000;
     this.backoffMs = options.backoffMs ?? 250;
     if (options.token) this.auth = `Bearer ${options.token}`;
     else if (options.username !== undefined) {
@@ -74,7 +74,10 @@ export class MlflowClient {
     }
   }
 
-  /** Options from the standard MLflow environment variables. */
+  /**
+   * Options from the standard MLflow environment variables, plus
+   * DFP_MLFLOW_DEADLINE_S (time for one call with its retries).
+   */
   static fromEnv(uri: string, env: NodeJS.ProcessEnv = process.env): MlflowClient {
     const ms = (name: string) => (env[name] ? Number(env[name]) * 1000 : undefined);
     return new MlflowClient({

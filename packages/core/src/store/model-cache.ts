@@ -46,6 +46,8 @@ export class ModelResolver {
   private readonly missing = new Map<string, number>();
   private listing: { names: Set<string>; at: number } | null = null;
   private listingInFlight: Promise<void> | null = null;
+  /** After a store failure, no store call before this time (a simple circuit breaker). */
+  private storeDownUntil = -Infinity;
   private readonly maxModels: number;
   private readonly refreshMs: number;
   private readonly retryMs: number;
@@ -143,11 +145,18 @@ export class ModelResolver {
     const names = cached ? null : await this.knownNames();
     if (names && !names.has(name)) return null;
 
+    if (now < this.storeDownUntil) {
+      if (cached) return cached;
+      throw new Error(
+        `model store ${this.store.uri} unavailable; next try in ${Math.ceil((this.storeDownUntil - now) / 1000)} s`,
+      );
+    }
     this.misses += 1;
     let info: ModelVersionInfo | null;
     try {
       info = await this.store.latest(name);
     } catch (err) {
+      this.storeDownUntil = now + this.retryMs;
       if (!cached) throw err;
       // The store is unreachable: keep scoring with what we have, and try again later.
       this.options.logger?.warn(
@@ -169,7 +178,14 @@ export class ModelResolver {
       this.touch(name, cached);
       return cached;
     }
-    const model = deserializeModel(await this.store.load(name, info.version));
+    let artifact;
+    try {
+      artifact = await this.store.load(name, info.version);
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable) this.storeDownUntil = now + this.retryMs;
+      throw err;
+    }
+    const model = deserializeModel(artifact);
     if (cached) this.drop(name, cached);
     const entry = { info, model, checkedAt: now };
     this.cache.set(name, entry);

@@ -1,0 +1,54 @@
+/**
+ * Real servers for integration tests. Where a Docker engine answers, testcontainers
+ * starts them; elsewhere scripts/services.sh installs them once and runs them on
+ * loopback. MLFLOW_TRACKING_URI, when set (as scripts/test.sh does), is used as is.
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const ROOT = resolve(__dirname, '../../../..');
+const SERVICES = resolve(ROOT, 'scripts/services.sh');
+
+function parseExports(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** `scripts/services.sh up <service>` with an optional private state directory. */
+export async function servicesUp(
+  service: string,
+  stateDir?: string,
+): Promise<Record<string, string>> {
+  const env = { ...process.env, ...(stateDir ? { DFP_SERVICES_DIR: stateDir } : {}) };
+  const { stdout } = await run('bash', [SERVICES, 'up', service], {
+    env,
+    timeout: 15 * 60 * 1000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return parseExports(stdout);
+}
+
+export async function servicesDown(service: string, stateDir?: string): Promise<void> {
+  const env = { ...process.env, ...(stateDir ? { DFP_SERVICES_DIR: stateDir } : {}) };
+  await run('bash', [SERVICES, 'down', service], { env, timeout: 60_000 });
+}
+
+/** The shared MLflow server of this test run. */
+export async function mlflowUri(): Promise<string> {
+  if (process.env.MLFLOW_TRACKING_URI) return process.env.MLFLOW_TRACKING_URI;
+  const uri = (await servicesUp('mlflow')).MLFLOW_TRACKING_URI;
+  if (!uri) throw new Error('scripts/services.sh up mlflow printed no MLFLOW_TRACKING_URI');
+  process.env.MLFLOW_TRACKING_URI = uri;
+  return uri;
+}
+
+/** A unique suffix, so tests sharing a long-lived registry never collide. */
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
