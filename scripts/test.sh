@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Testcontainers would start these where a Docker engine answers; here the script does.
 exports=$(./scripts/services.sh up mlflow)
-eval "export ${exports//$'\n'/ }"
+while IFS= read -r line; do export "${line?}"; done <<<"$exports"
 trap './scripts/services.sh down mlflow' EXIT
 
 ./scripts/pnpm.sh exec jest --ci "$@"

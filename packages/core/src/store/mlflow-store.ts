@@ -417,6 +417,7 @@ export class MlflowModelStore implements ModelStore {
   async versions(name: string): Promise<ModelVersionInfo[]> {
     const out: ModelVersionInfo[] = [];
     let token: string | undefined;
+    const seen = new Set<string>();
     do {
       let res: { model_versions?: RawModelVersion[] | null; next_page_token?: string | null };
       try {
@@ -433,6 +434,9 @@ export class MlflowModelStore implements ModelStore {
       }
       for (const v of res.model_versions ?? []) out.push(toInfo(v, 'model-versions/search'));
       token = res.next_page_token || undefined;
+      if (token && seen.has(token))
+        throw shapeError('model-versions/search', 'a new next_page_token');
+      if (token) seen.add(token);
     } while (token);
     return out.sort((a, b) => a.version - b.version);
   }
