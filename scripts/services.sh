@@ -40,13 +40,18 @@ mlflow_up() {
     echo "MLFLOW_TRACKING_URI=$(cat "$dir/uri")"
     return
   fi
-  if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
-    log "installing mlflow $MLFLOW_VERSION into $venv (once)"
-    local t0=$SECONDS
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >&2
-    log "mlflow installed in $((SECONDS - t0)) s"
-  fi
+  mkdir -p "$CACHE/mlflow"
+  (
+    # One installer at a time, however many test processes ask at once.
+    flock 9
+    if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '$MLFLOW_VERSION')" 2>/dev/null; then
+      log "installing mlflow $MLFLOW_VERSION into $venv (once)"
+      local t0=$SECONDS
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet --disable-pip-version-check "mlflow==$MLFLOW_VERSION" >&2
+      log "mlflow installed in $((SECONDS - t0)) s"
+    fi
+  ) 9>"$CACHE/mlflow/install.lock"
   local port; port=$(free_port)
   local uri="http://127.0.0.1:$port"
   log "starting mlflow server on $uri"

@@ -502,7 +502,7 @@ describe('store > mlflow quirks', () => {
   });
 
   describe('registration races and readiness (B18)', () => {
-    it('treats RESOURCE_ALREADY_EXISTS from experiments/create and registered-models/create as success', async () => {
+    it('treats RESOURCE_ALREADY_EXISTS on experiment and model create as success', async () => {
       scriptRegistry({
         experiments: { 'dfp/duo/training/DFP-duo-rita': '7' },
         models: ['DFP-duo-rita'],
@@ -536,7 +536,7 @@ describe('store > mlflow quirks', () => {
       expect(fake.sent('POST registered-models/create')).toHaveLength(2);
     });
 
-    it('waits for a PENDING version to become READY before setting the champion alias', async () => {
+    it('waits for a PENDING version to be READY before setting the champion', async () => {
       scriptRegistry({
         createStatus: 'PENDING_REGISTRATION',
         getStatus: (since) => (since < 2000 ? 'PENDING_REGISTRATION' : 'READY'),
@@ -560,9 +560,7 @@ describe('store > mlflow quirks', () => {
       expect(calls.indexOf('POST model-versions/create')).toBe(lastGet - gets.length);
       const alias = fake.sent('POST registered-models/alias')[0];
       expect(alias.at).toBeGreaterThanOrEqual(gets[gets.length - 1].at);
-      expect(alias.at - fake.sent('POST model-versions/create')[0].at).toBeGreaterThanOrEqual(
-        2000,
-      );
+      expect(alias.at - fake.sent('POST model-versions/create')[0].at).toBeGreaterThanOrEqual(2000);
     });
 
     it('fails when a version stays PENDING beyond readyTimeoutMs', async () => {
@@ -591,7 +589,9 @@ describe('store > mlflow quirks', () => {
 
       const err = await failure(store().register('DFP-duo-rita', artifact, tags));
 
-      expect(err.message).toBe('model DFP-duo-rita version 1 registration ended FAILED_REGISTRATION');
+      expect(err.message).toBe(
+        'model DFP-duo-rita version 1 registration ended FAILED_REGISTRATION',
+      );
       expect(fake.sent('POST registered-models/alias')).toHaveLength(0);
     });
 
@@ -773,7 +773,8 @@ describe('store > mlflow quirks', () => {
 
       expect(err.code).toBe(ErrorCodes.STORE_UNREADABLE);
       expect(err.message).toBe(
-        'MLflow registered-models/search: 502 HTTP_ERROR: <html><body>502 Bad Gateway</body></html>',
+        'MLflow registered-models/search: 502 HTTP_ERROR: ' +
+          '<html><body>502 Bad Gateway</body></html>',
       );
       expect(fake.requests.length).toBeGreaterThanOrEqual(2);
     });

@@ -39,10 +39,44 @@ export async function servicesDown(service: string, stateDir?: string): Promise<
   await run('bash', [SERVICES, 'down', service], { env, timeout: 60_000 });
 }
 
+const MLFLOW_IMAGE = 'ghcr.io/mlflow/mlflow:v3.17.2';
+
+/** True when a Docker engine answers (then testcontainers runs the servers). */
+export async function dockerAvailable(): Promise<boolean> {
+  try {
+    await run('docker', ['info'], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function mlflowContainer(): Promise<string> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer(MLFLOW_IMAGE)
+    .withExposedPorts(5000)
+    .withCommand([
+      'mlflow',
+      'server',
+      '--host=0.0.0.0',
+      '--port=5000',
+      '--backend-store-uri=sqlite:////tmp/mlflow.db',
+      '--serve-artifacts',
+      '--artifacts-destination=/tmp/artifacts',
+    ])
+    .withWaitStrategy(Wait.forHttp('/health', 5000))
+    .withStartupTimeout(180_000)
+    .start();
+  // Ryuk, testcontainers' reaper, removes the container when the test process ends.
+  return `http://${container.getHost()}:${container.getMappedPort(5000)}`;
+}
+
 /** The shared MLflow server of this test run. */
 export async function mlflowUri(): Promise<string> {
   if (process.env.MLFLOW_TRACKING_URI) return process.env.MLFLOW_TRACKING_URI;
-  const uri = (await servicesUp('mlflow')).MLFLOW_TRACKING_URI;
+  const uri = (await dockerAvailable())
+    ? await mlflowContainer()
+    : (await servicesUp('mlflow')).MLFLOW_TRACKING_URI;
   if (!uri) throw new Error('scripts/services.sh up mlflow printed no MLFLOW_TRACKING_URI');
   process.env.MLFLOW_TRACKING_URI = uri;
   return uri;
