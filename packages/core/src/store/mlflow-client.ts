@@ -158,7 +158,17 @@ export class MlflowClient {
         if (res.ok) {
           if (options.binary) return new Uint8Array(await res.arrayBuffer());
           const text = await res.text();
-          return text.trim() === '' ? {} : (JSON.parse(text) as unknown);
+          if (text.trim() === '') return {};
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            // A login page from a proxy, say: retrying will not help.
+            throw new DfpError(
+              ErrorCodes.STORE_UNSUPPORTED,
+              `MLflow ${endpoint} at ${this.uri}: the answer is not JSON: ${text.slice(0, 120)}`,
+              { details: { endpoint } },
+            );
+          }
         }
         failure = await errorOf(res, endpoint);
       } catch (err) {
