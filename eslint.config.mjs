@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'data/**', 'coverage/**', '.cache/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'data/**',
+      'out/**',
+      'coverage/**',
+      '.cache/**',
+      '.services/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
