@@ -81,14 +81,16 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--start_time <time>',
-        'first file time to use: 2022-08-01, 2022-08-01T06:00:00 or with an offset; no offset means UTC',
+        'first file time to use: 2022-08-01, 2022-08-01T06:00:00 or with an offset; ' +
+          'no offset means UTC',
       ),
     )
     .addOption(
       option(
         '--duration <span>',
         'length of the time window after --start_time (60d, 1d, 12h…); without --start_time the ' +
-          'window ends now. With neither, every file is used whatever its date [default with --start_time: 60d]',
+          'window ends now. With neither, every file is used whatever its date ' +
+          '[default with --start_time: 60d]',
       ),
     )
     .addOption(
@@ -111,7 +113,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--period <D|none>',
-        'batch files per UTC day (D) or all at once (none) [default: per source: duo none, azure D, cloudtrail D]',
+        'batch files per UTC day (D) or all at once (none) ' +
+          '[default: per source: duo none, azure D, cloudtrail D]',
       ),
     )
     .addOption(
@@ -123,7 +126,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--tracking_uri <uri>',
-        'model store: file:<dir> (embedded local store) or http(s)://host:port (MLflow with --serve-artifacts)',
+        'model store: file:<dir> (embedded local store) or http(s)://host:port ' +
+          '(MLflow with --serve-artifacts)',
       ).default(DEFAULTS.trackingUri),
     )
     .addOption(
@@ -135,13 +139,15 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--output <file>',
-        'detections file, .csv or .jsonl; appended to, never truncated [default: dfp_detections_<source>.csv]',
+        'detections file, .csv or .jsonl; appended to, never truncated ' +
+          '[default: dfp_detections_<source>.csv]',
       ),
     )
     .addOption(
       option(
         '--rejects_file <file>',
-        'records that could not be used, with file, index, field and reason [default: beside --output]',
+        'records that could not be used, with file, index, field and reason ' +
+          '[default: beside --output]',
       ),
     )
     .addOption(
@@ -226,12 +232,19 @@ export function buildProgram(): Command {
     .addOption(option('--no_progress', 'no progress bar').default(false))
     .addHelpText(
       'after',
-      '\nEvery option can also be set with an environment variable: --cache_dir is DFP_CACHE_DIR,\n' +
-        `--ml_backend is DFP_ML_BACKEND. Repeatable options take several values there, separated by "${LIST_SEPARATOR}".\n\n` +
+      '\nExit status: 0 all went well; 1 part of the run failed (a file, an entity, rows\n' +
+        'dead-lettered), the summary says what; 2 the run could not start (bad option, no input).\n' +
+        '\nEvery option can also be set with an environment variable: --cache_dir is\n' +
+        'DFP_CACHE_DIR, ' +
+        '--ml_backend DFP_ML_BACKEND. Repeatable options take several values there, ' +
+        `separated by "${LIST_SEPARATOR}".\n\n` +
         'Examples:\n' +
-        '  dfp --source duo --train_users all --start_time 2022-08-01 -f "data/duo-training-data/*.json"\n' +
-        '  dfp --source duo --train_users none -f "data/duo-inference-data/*.json" --output out/detections.csv\n' +
-        '  dfp --source azure -f "data/azure-training-data/*.json" --inference_file "data/azure-inference-data/*.json"',
+        '  dfp --source duo --train_users all --start_time 2022-08-01 \\\n' +
+        '      -f "data/duo-training-data/*.json"\n' +
+        '  dfp --source duo --train_users none -f "data/duo-inference-data/*.json" \\\n' +
+        '      --output out/detections.csv\n' +
+        '  dfp --source azure -f "data/azure-training-data/*.json" \\\n' +
+        '      --inference_file "data/azure-inference-data/*.json"',
     );
   return program;
 }
@@ -274,7 +287,15 @@ interface CliOptions extends Omit<RawOptions, 'progress'> {
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.parse(argv);
+  // Usage errors (unknown option, missing value, bad choice) exit 2 like every other bad option.
+  program.exitOverride();
+  try {
+    program.parse(argv);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+    return 2;
+  }
   // Options keep Morpheus's snake_case names on the command line; code uses camelCase.
   const opts = Object.fromEntries(
     Object.entries(program.opts()).map(([k, v]) => [
@@ -303,8 +324,10 @@ export async function main(argv: string[]): Promise<number> {
       await pool?.close();
     }
   } catch (err) {
+    // Our own errors already say what is wrong and what to do: no stack trace for them.
+    if (err instanceof DfpError) logger.error({ code: err.code, ...err.details }, err.message);
+    else logger.error({ err }, 'run failed');
     const code = err instanceof DfpError ? `${err.code}: ` : '';
-    logger.error({ err }, 'run failed');
     process.stderr.write(`dfp: ${code}${errorMessage(err)}\n`);
     return 2;
   }

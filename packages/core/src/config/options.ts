@@ -12,6 +12,7 @@ import type { PipelineConfig } from '../pipeline/config';
 import { parseTimestamp } from '../schema/timestamps';
 import type { SourceDefinition } from '../schema/types';
 import { DEFAULT_TRAINING_WINDOW } from '../window/rolling-window';
+import { formatOf } from '../sinks/file-sink';
 import { parseDuration } from './durations';
 
 /** Raw option values as commander hands them over (strings, lists, flags). */
@@ -216,6 +217,7 @@ export function buildConfig(
   }
 
   const output = raw.output ?? `dfp_detections_${source.name}.csv`;
+  formatOf(output); // refuses an unknown extension before any work is done
   const outDir = dirname(output);
   return {
     source,

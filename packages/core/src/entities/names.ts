@@ -10,7 +10,16 @@
  * `generic_user`, which names the fallback model over all entities.
  */
 
+import { createHash } from 'node:crypto';
+
 export const GENERIC_ENTITY_NAME = 'generic_user';
+
+/**
+ * Longest encoded id kept whole. Longer ones (a long id, or many non-ASCII
+ * letters at 6–9 characters each) keep a prefix plus `_h` and a SHA-256 digest:
+ * still distinct, within file-name and registry limits, but not reversible.
+ */
+export const MAX_ENCODED_LENGTH = 160;
 
 const PASS_THROUGH = /^[a-z0-9-]$/;
 
@@ -48,8 +57,16 @@ export function decodeEntityId(encoded: string): string {
 
 /** `DFP-<source>-<encoded entity>`, or `DFP-<source>-generic_user` for the generic model. */
 export function modelName(source: string, entity: string | null): string {
-  const suffix = entity === null ? GENERIC_ENTITY_NAME : encodeEntityId(entity);
+  const suffix = entity === null ? GENERIC_ENTITY_NAME : boundedEncoding(entity);
   return `DFP-${encodeEntityId(source)}-${suffix}`;
+}
+
+function boundedEncoding(entity: string): string {
+  const encoded = encodeEntityId(entity);
+  if (encoded.length <= MAX_ENCODED_LENGTH) return encoded;
+  // `_h` never occurs in a plain encoding (escapes are `_` + two hex digits).
+  const digest = createHash('sha256').update(entity, 'utf8').digest('hex').slice(0, 32);
+  return `${encoded.slice(0, MAX_ENCODED_LENGTH - 34)}_h${digest}`;
 }
 
 /** The entity of a name made by `modelName` for `source`; undefined when it is not one. */

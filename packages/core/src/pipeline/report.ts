@@ -75,9 +75,13 @@ export function emptyReport(mode: RunReport['mode'], source: string): RunReport 
   };
 }
 
-/** True when some part of the run failed (a file, an entity's training). */
+/** True when some part of the run failed (a file, an entity's training, rows not scored). */
 export function hasFailures(report: RunReport): boolean {
-  return report.failedFiles.length > 0 || report.entities.some((e) => e.status === 'failed');
+  return (
+    report.failedFiles.length > 0 ||
+    report.deadLettered > 0 ||
+    report.entities.some((e) => e.status === 'failed')
+  );
 }
 
 function entityLabel(entity: string | null): string {
@@ -131,7 +135,11 @@ export function formatReport(report: RunReport): string {
       `  scored: ${report.scored} rows (${Math.round(rate)} rows/s), ` +
         `${report.deadLettered} dead-lettered, ${report.detections} detections`,
     );
-    if (report.outputs.detections) lines.push(`  detections: ${report.outputs.detections}`);
+    if (report.detections > 0 && report.outputs.detections) {
+      lines.push(`  detections: ${report.outputs.detections}`);
+    } else {
+      lines.push('  detections: none, so no detections file was written');
+    }
     if (report.deadLettered > 0 && report.outputs.deadLetters) {
       lines.push(`  dead letters: ${report.outputs.deadLetters}`);
     }

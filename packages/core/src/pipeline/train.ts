@@ -3,6 +3,7 @@
  * window → preprocess → autoencoder → model store. One entity's failure is
  * reported and the others go on.
  */
+import { createHash } from 'node:crypto';
 import { SingleBar } from 'cli-progress';
 import { modelName } from '../entities/names';
 import { splitByEntity, splitModeFor } from '../entities/split';
@@ -20,6 +21,7 @@ import {
 import type { ModelStore } from '../store/types';
 import { FileSink } from '../sinks/file-sink';
 import { type Table, getNumbers, selectColumns, toIPC } from '../table';
+import { rowHashes } from '../window/row-hash';
 import { TrainingWindows } from '../window/rolling-window';
 import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
@@ -52,6 +54,14 @@ export function modelOptionsFor(config: PipelineConfig): Partial<AutoencoderOpti
   };
 }
 
+/** A digest of a training window's feature rows and the hyper-parameters. */
+function windowFingerprint(features: Table, options: Partial<AutoencoderOptions>): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(options));
+  for (const h of rowHashes(features)) hash.update(`${h},`);
+  return hash.digest('hex').slice(0, 32);
+}
+
 function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -68,6 +78,18 @@ async function trainWindow(
   try {
     const processed = preprocess(due.window, source);
     const features = selectColumns(processed, source.features);
+    const name = modelName(source.name, due.entity);
+    // Same rows, features and hyper-parameters as the newest version: nothing to learn.
+    const fingerprint = windowFingerprint(features, modelOptionsFor(config));
+    const latest = await ctx.store.latest(name);
+    if (latest?.tags.fingerprint === fingerprint) {
+      return {
+        entity: due.entity,
+        status: 'skipped',
+        reason: `already trained on this exact window (${name}:${latest.version})`,
+        modelVersion: `${name}:${latest.version}`,
+      };
+    }
     const onEpoch = (info: EpochInfo) =>
       log.debug(
         { epoch: info.epoch, loss: info.trainLoss, validationLoss: info.validationLoss },
@@ -88,12 +110,13 @@ async function trainWindow(
     const summary = (artifact.metadata as SerializedMetadata).training;
     const times = getNumbers(processed, source.timestampColumn);
     const version = await ctx.store.register(
-      modelName(source.name, due.entity),
+      name,
       artifact,
       {
         start: isoTime(times[0]),
         end: isoTime(times[times.length - 1]),
         count: String(processed.numRows),
+        fingerprint,
       },
       { source: source.name, entity: due.entity },
     );
@@ -192,9 +215,13 @@ export class Trainer {
         'batch loaded',
       );
       if (loaded.table.numRows === 0) continue;
-      for (const part of this.split(loaded.table)) {
+      const parts = this.split(loaded.table);
+      const hasGeneric = parts.some((p) => p.entity === null);
+      for (const part of parts) {
         const key = windowKey(part.entity);
-        report.duplicates += this.windows.add(key, part.table).duplicates;
+        const { duplicates } = this.windows.add(key, part.table);
+        // The generic window holds every row: count repeats there, or per entity without it.
+        if (part.entity === null || !hasGeneric) report.duplicates += duplicates;
         touched.set(key, part.entity);
       }
     }

@@ -24,9 +24,15 @@ export function formatOf(path: string): FileFormat {
   );
 }
 
+/**
+ * One CSV cell. Text that a spreadsheet would run as a formula (starting with
+ * = + - @, a tab or a carriage return) gets a leading apostrophe: log fields
+ * such as user agents are attacker-controlled. Numbers are left alone.
+ */
 function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -86,6 +92,11 @@ export class FileSink {
       if (existing === header) {
         this.target = candidate;
         break;
+      }
+      if (n === 0) {
+        process.emitWarning(
+          `${this.path} has other columns; appending to ${this.path.replace(/(\.csv)$/i, '.<n>$1')} instead`,
+        );
       }
     }
     this.ready = true;

@@ -138,7 +138,9 @@ describe('e2e > dfp command line on generated Duo logs', () => {
   it('reads the parsed batches from the cache on the second run', async () => {
     const again = await runStarter();
     expect(again).toMatch(/files: \d+ in 1 batch\(es\), 1 from cache/);
-    expect(again).toContain('DFP-duo-generic_user:2');
+    // Same files, same window, same settings: nothing is retrained.
+    expect(again).toMatch(/models: 0 trained, 11 skipped, 0 failed/);
+    expect(again).toContain('already trained on this exact window (DFP-duo-generic_user:1)');
   });
 
   it('B15: writes the same detections under any TZ', async () => {
@@ -225,5 +227,30 @@ describe('e2e > dfp command line on generated Duo logs', () => {
       stderr: expect.stringContaining('cannot be combined with --only_user'),
     });
     await expect(dfp(['--source', 'nosuch.yaml', '-f', 'x'])).rejects.toMatchObject({ code: 2 });
+    await expect(dfp(['--train_users', 'maybe', '-f', 'x'])).rejects.toMatchObject({ code: 2 });
+    await expect(dfp(['--start_time'])).rejects.toMatchObject({ code: 2 });
+    await expect(
+      dfp(['-f', join(data, 'duo-training-data'), '--output', join(dir, 'x.txt')]),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('use .csv or .jsonl') });
+  });
+
+  it('exits 1 when rows could not be scored, e.g. with no model trained', async () => {
+    await expect(
+      dfp([
+        '--train_users',
+        'none',
+        '-f',
+        join(data, 'duo-inference-data'),
+        '--tracking_uri',
+        `file:${join(dir, 'empty-store')}`,
+        '--output',
+        join(dir, 'none.csv'),
+        '--log_level',
+        'ERROR',
+      ]),
+    ).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/scored: 0 rows .*, \d+ dead-lettered/),
+    });
   });
 });

