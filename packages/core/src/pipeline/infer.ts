@@ -83,7 +83,7 @@ export class Scorer {
         this.config.source,
         this.config.cacheDir,
       );
-      await accountBatch(this.report, loaded, this.rejects);
+      await accountBatch(this.report, loaded, this.rejects, this.ctx.logger);
       this.ctx.logger.info(
         {
           batch: index + 1,

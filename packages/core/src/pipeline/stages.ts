@@ -5,6 +5,7 @@ import { type Table, columnData, columnNames, withColumns } from '../table';
 import { batchFiles, dateFiles, type FileBatch } from '../batching/file-batcher';
 import { DfpError, ErrorCodes } from '../errors';
 import { FileSink } from '../sinks/file-sink';
+import type { Logger } from '../logging';
 import type { PipelineConfig } from './config';
 import { expandInputs } from './inputs';
 import type { LoadedBatch } from './load';
@@ -59,6 +60,7 @@ export async function accountBatch(
   report: RunReport,
   batch: LoadedBatch,
   rejectsSink: FileSink,
+  logger?: Logger,
 ): Promise<void> {
   report.batches += 1;
   if (batch.fromCache) report.cachedBatches += 1;
@@ -71,6 +73,22 @@ export async function accountBatch(
   }
   report.emptyFiles.push(...batch.emptyFiles);
   report.failedFiles.push(...batch.failedFiles);
+  for (const f of batch.emptyFiles) logger?.warn({ file: f.path }, 'empty file skipped');
+  if (batch.failedFiles.length > 0) {
+    // A whole file that could not be read is a reject too, so the rejects file is complete.
+    for (const f of batch.failedFiles)
+      logger?.error({ file: f.path, reason: f.reason }, 'file not read');
+    await rejectsSink.write(
+      batch.failedFiles.map((f) => ({
+        source: f.path,
+        index: null,
+        field: null,
+        reason: f.reason,
+        record: null,
+      })),
+    );
+    report.outputs.rejects = rejectsSink.currentPath;
+  }
   if (batch.rejects.length > 0) {
     await rejectsSink.write(batch.rejects.map(rejectRow));
     report.outputs.rejects = rejectsSink.currentPath;

@@ -202,7 +202,7 @@ export class Trainer {
         config.source,
         config.cacheDir,
       );
-      await accountBatch(report, loaded, this.rejects);
+      await accountBatch(report, loaded, this.rejects, this.ctx.logger);
       this.ctx.logger.info(
         {
           batch: index + 1,

@@ -288,6 +288,26 @@ describe('pipeline > inputs and accounting', () => {
     expect(empty).toBeTruthy();
   });
 
+  it('reports a file that cannot be parsed, in the summary and the rejects file, and goes on', async () => {
+    const dir = await tempDir();
+    const good = await writeDuoFile(
+      join(dir, 'in'),
+      '2022-08-01',
+      duoHistory(['al@example.com'], AUG1, 3, 1),
+    );
+    const broken = join(dir, 'in', 'DUO_2022-08-02T00_00_00.000Z.json');
+    await writeFile(broken, '[{"txid": "a"}, {"txid": ');
+    const config = testConfig(dir, { inputs: [join(dir, 'in')], trainUsers: 'generic' });
+    const report = await runTraining(config, await testContext(dir));
+    expect(report).toMatchObject({ files: 2, rows: 3 });
+    expect(report.failedFiles).toEqual([{ path: broken, reason: expect.stringContaining(broken) }]);
+    const rejects = await readJsonl(config.rejectsFile);
+    expect(rejects).toEqual([
+      expect.objectContaining({ source: broken, index: null, field: null }),
+    ]);
+    expect(good).toBeTruthy();
+  });
+
   it('B20: a day of normal rows gives zero detections and writes no empty output', async () => {
     const dir = await tempDir();
     await writeDays(join(dir, 'train'), duoHistory(['sam@example.com'], AUG1, 300, 10));
