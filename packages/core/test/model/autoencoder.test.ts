@@ -65,7 +65,9 @@ describe('model > autoencoder > training', () => {
 
   it('calibrates on the training split only (mean and population std of per-row losses)', async () => {
     const table = authTable(300);
-    const model = await trainAutoencoder(table, AUTH_FEATURES, { ...SMALL, validationSize: 0.2 });
+    const options = { ...SMALL, validationSize: 0.2 };
+    const model = await trainAutoencoder(table, AUTH_FEATURES, { ...options, lossStdFloor: 0 });
+    const floored = await trainAutoencoder(table, AUTH_FEATURES, options);
     const trainRows = table.slice(0, 240);
     const losses = model.perRowLosses(trainRows);
     model.features.forEach((feature, f) => {
@@ -74,8 +76,11 @@ describe('model > autoencoder > training', () => {
       const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
       expect(feature.calibration.mean).toBeCloseTo(mean, 9);
       expect(feature.calibration.std).toBeCloseTo(std, 9);
+      // The default floor (0.05) only ever raises a spread that is smaller.
+      expect(floored.features[f].calibration.std).toBeCloseTo(Math.max(std, 0.05), 9);
     });
     model.dispose();
+    floored.dispose();
   });
 
   it('stops after `patience` epochs without a better validation loss', async () => {

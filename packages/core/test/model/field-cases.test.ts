@@ -92,7 +92,7 @@ describe('model > field cases', () => {
     model.dispose();
   });
 
-  it('B03b: 300 byte-identical rows give finite z for every row (loss std floored to 1)', async () => {
+  it('B03b: 300 byte-identical rows give finite z for every row (loss std floored)', async () => {
     const rows = 300;
     const table = makeTable([
       { name: 'logcount', type: 'int', values: new Array(rows).fill(3) },
@@ -102,8 +102,12 @@ describe('model > field cases', () => {
     ]);
     const features = ['logcount', 'locincrement', 'success', 'browser'];
     const model = await trainAutoencoder(table, features, SMALL, { entity: 'fred@example.com' });
-    // Identical rows → identical per-row losses → σ_f = 0, floored to 1.
-    expect(model.features.map((f) => f.calibration.std)).toEqual([1, 1, 1, 1]);
+    // Identical rows → identical per-row losses → σ_f = 0, floored to lossStdFloor (0.05)...
+    expect(model.features.map((f) => f.calibration.std)).toEqual([0.05, 0.05, 0.05, 0.05]);
+    // ...or, with no floor, to 1 as Morpheus does.
+    const unfloored = await trainAutoencoder(table, features, { ...SMALL, lossStdFloor: 0 });
+    expect(unfloored.features.map((f) => f.calibration.std)).toEqual([1, 1, 1, 1]);
+    unfloored.dispose();
     const scores = model.score(table.slice(0, 20));
     expect(allFinite(numbers(scores, 'mean_abs_z'))).toBe(true);
     expect(new Set(numbers(scores, 'mean_abs_z')).size).toBe(1);
