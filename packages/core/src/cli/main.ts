@@ -14,7 +14,9 @@ import { watchInputs } from '../pipeline/watch';
 import { formatReport, hasFailures, type RunReport } from '../pipeline/report';
 import { type PipelineContext, Trainer, runTraining } from '../pipeline/train';
 import { loadSourceDefinition } from '../schema/loader';
+import { LocalModelStore } from '../store/local-store';
 import { openModelStore } from '../store/open';
+import { join } from 'node:path';
 import {
   DEFAULTS,
   LIST_SEPARATOR,
@@ -213,6 +215,12 @@ export function buildProgram(): Command {
       option('--num_workers <n>', 'parallel trainers (worker threads) [default: one per core]'),
     )
     .addOption(
+      option(
+        '--model_refresh_s <seconds>',
+        'scoring: re-read the registry and model versions after this long',
+      ).default(DEFAULTS.modelRefreshS),
+    )
+    .addOption(
       option('--model_cache_size <n>', 'most models held in memory while scoring').default(
         DEFAULTS.modelCacheSize,
       ),
@@ -317,7 +325,11 @@ export async function main(argv: string[]): Promise<number> {
       config.trainUsers === 'none'
         ? undefined
         : createTrainerPool({ size: config.workers, backend: opts.mlBackend as BackendRequest });
-    const ctx: PipelineContext = { logger, store, pool };
+    const spool =
+      store instanceof LocalModelStore
+        ? undefined
+        : new LocalModelStore(join(config.cacheDir ?? DEFAULTS.cacheDir, 'unregistered-models'));
+    const ctx: PipelineContext = { logger, store, pool, spool };
     try {
       return await runAll(config, ctx);
     } finally {

@@ -40,6 +40,7 @@ export interface RawOptions {
   maxHistory: string;
   modelCacheSize: string;
   numWorkers?: string;
+  modelRefreshS: string;
   progress: boolean;
   watchInputs?: boolean;
   watchInterval: string;
@@ -265,6 +266,8 @@ export function buildConfig(
       (n) => Number.isInteger(n) && n >= 1,
       'an integer ≥ 1',
     ),
+    modelRefreshMs:
+      number('model_refresh_s', raw.modelRefreshS, (n) => n > 0, 'a number of seconds > 0') * 1000,
     workers:
       raw.numWorkers === undefined
         ? availableParallelism()
@@ -301,6 +304,7 @@ export const DEFAULTS = {
   minIncrement: String(DEFAULT_TRAINING_WINDOW.minIncrement),
   maxHistory: '60d',
   modelCacheSize: '100',
+  modelRefreshS: '600',
   watchInterval: '1.0',
 } as const;
 

@@ -30,6 +30,8 @@ export interface PipelineConfig {
   model: Partial<AutoencoderOptions>;
   /** Most models kept in memory while scoring. */
   modelCacheSize: number;
+  /** Scoring: how long a model version lookup (and the registry listing) is trusted. */
+  modelRefreshMs: number;
   /** Parallel trainers (worker threads). */
   workers: number;
   /** Keep polling the inputs for new files (`--watch_inputs`) every `watchIntervalMs`. */

@@ -65,6 +65,7 @@ export class Scorer {
     this.history = new InferenceHistory(source.timestampColumn);
     this.resolver = new ModelResolver(ctx.store, source.name, {
       maxModels: config.modelCacheSize,
+      refreshMs: config.modelRefreshMs,
       logger: ctx.logger,
     });
     this.detections = new FileSink(config.output);

@@ -34,6 +34,8 @@ export interface PipelineContext {
   store: ModelStore;
   /** Trains entities in parallel worker threads when given. */
   pool?: TrainerPool;
+  /** Where a trained model goes when the store cannot register it (MLflow down). */
+  spool?: ModelStore;
 }
 
 interface DueWindow {
@@ -109,17 +111,28 @@ async function trainWindow(
       : await trainInProcess(features, config, label, onEpoch, onWarning);
     const summary = (artifact.metadata as SerializedMetadata).training;
     const times = getNumbers(processed, source.timestampColumn);
-    const version = await ctx.store.register(
-      name,
-      artifact,
-      {
-        start: isoTime(times[0]),
-        end: isoTime(times[times.length - 1]),
-        count: String(processed.numRows),
-        fingerprint,
-      },
-      { source: source.name, entity: due.entity },
-    );
+    const tags = {
+      start: isoTime(times[0]),
+      end: isoTime(times[times.length - 1]),
+      count: String(processed.numRows),
+      fingerprint,
+    };
+    let version;
+    try {
+      version = await ctx.store.register(name, artifact, tags, {
+        source: source.name,
+        entity: due.entity,
+      });
+    } catch (err) {
+      if (!ctx.spool) throw err;
+      // The store refused or is down: keep the trained model rather than lose it.
+      const kept = await ctx.spool.register(name, artifact, tags);
+      throw new Error(
+        `registration in ${ctx.store.uri} failed (${errorMessage(err)}); the model is kept in ` +
+          `${ctx.spool.uri} as ${kept.name}:${kept.version}`,
+        { cause: err },
+      );
+    }
     const durationMs = Date.now() - started;
     const modelVersion = `${version.name}:${version.version}`;
     const finalLoss = summary.trainLosses[summary.trainLosses.length - 1];

@@ -82,6 +82,7 @@ export function testConfig(dir: string, overrides: Partial<PipelineConfig> = {})
     window: { minHistory: 300, minIncrement: 300, maxHistoryMs: 60 * 24 * HOUR },
     model: { encoderLayers: [16, 8], decoderLayers: [16], epochs: 3, validationSize: 0 },
     modelCacheSize: 10,
+    modelRefreshMs: 600_000,
     workers: 1,
     watchInputs: false,
     watchIntervalMs: 1000,

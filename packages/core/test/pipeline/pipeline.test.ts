@@ -4,6 +4,7 @@ import { modelName } from '../../src/entities/names';
 import { runInference } from '../../src/pipeline/infer';
 import { runTraining } from '../../src/pipeline/train';
 import { registerCustomColumn } from '../../src/schema/engine';
+import { LocalModelStore } from '../../src/store/local-store';
 import type { SourceDefinition } from '../../src/schema/types';
 import {
   HOUR,
@@ -229,6 +230,36 @@ describe('pipeline > model versions', () => {
     );
     await runTraining({ ...config, inputs: [join(dir, 'more')] }, ctx);
     expect(await ctx.store.versions('DFP-duo-rita_40example_2ecom')).toHaveLength(1);
+  });
+});
+
+describe('pipeline > model store failures', () => {
+  it('B08: a model the store cannot register is kept in the spool, and the failure reported', async () => {
+    const dir = await tempDir();
+    await writeDays(join(dir, 'train'), duoHistory(['uma@example.com'], AUG1, 300, 3));
+    const config = testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'individual' });
+    const ctx = await testContext(dir);
+    const spool = new LocalModelStore(join(dir, 'spool'));
+    const refusing = {
+      ...ctx.store,
+      uri: 'http://mlflow.invalid:5000',
+      latest: async () => null,
+      register: async () => {
+        throw new Error('MLflow registered-models/create: 503 TEMPORARILY_UNAVAILABLE');
+      },
+    };
+    const report = await runTraining(config, { ...ctx, store: refusing, spool });
+    expect(report.entities).toEqual([
+      expect.objectContaining({
+        entity: 'uma@example.com',
+        status: 'failed',
+        reason: expect.stringContaining(
+          `503 TEMPORARILY_UNAVAILABLE); the model is kept in ${spool.uri} as ` +
+            'DFP-duo-uma_40example_2ecom:1',
+        ),
+      }),
+    ]);
+    expect((await spool.latest('DFP-duo-uma_40example_2ecom'))?.tags.count).toBe('300');
   });
 });
 
