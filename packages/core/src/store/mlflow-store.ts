@@ -393,51 +393,49 @@ export class MlflowModelStore implements ModelStore {
     );
   }
 
-  async list(): Promise<string[]> {
-    const names: string[] = [];
-    let token: string | undefined;
+  /**
+   * Every item of a paged search. The last page has no token: absent, null or
+   * "" depending on the server; a token seen before is an error, not a loop.
+   */
+  private async searchAll<T>(
+    endpoint: string,
+    field: string,
+    query: Record<string, string>,
+  ): Promise<T[]> {
+    const items: T[] = [];
     const seen = new Set<string>();
+    let token: string | undefined;
     do {
-      const res = await this.client.call<{
-        registered_models?: { name?: string }[] | null;
-        next_page_token?: string | null;
-      }>('GET', 'registered-models/search', {
-        query: { max_results: PAGE_SIZE, page_token: token },
+      const res = await this.client.call<Record<string, unknown>>('GET', endpoint, {
+        query: { ...query, max_results: PAGE_SIZE, page_token: token },
       });
-      for (const m of res.registered_models ?? []) if (m.name) names.push(m.name);
-      // The last page has no token: absent, null or "" depending on the server.
-      token = res.next_page_token || undefined;
-      if (token && seen.has(token))
-        throw shapeError('registered-models/search', 'a new next_page_token');
+      items.push(...((res[field] as T[] | null | undefined) ?? []));
+      token = (res.next_page_token as string | null | undefined) || undefined;
+      if (token && seen.has(token)) throw shapeError(endpoint, 'a new next_page_token');
       if (token) seen.add(token);
     } while (token);
-    return names.sort();
+    return items;
+  }
+
+  async list(): Promise<string[]> {
+    const models = await this.searchAll<{ name?: string }>(
+      'registered-models/search',
+      'registered_models',
+      {},
+    );
+    return models.flatMap((m) => (m.name ? [m.name] : [])).sort();
   }
 
   async versions(name: string): Promise<ModelVersionInfo[]> {
-    const out: ModelVersionInfo[] = [];
-    let token: string | undefined;
-    const seen = new Set<string>();
-    do {
-      let res: { model_versions?: RawModelVersion[] | null; next_page_token?: string | null };
-      try {
-        res = await this.client.call('GET', 'model-versions/search', {
-          query: {
-            filter: `name='${name.replace(/'/g, "\\'")}'`,
-            max_results: PAGE_SIZE,
-            page_token: token,
-          },
-        });
-      } catch (err) {
-        if (isMlflowError(err) && err.status === 404) return [];
-        throw err;
-      }
-      for (const v of res.model_versions ?? []) out.push(toInfo(v, 'model-versions/search'));
-      token = res.next_page_token || undefined;
-      if (token && seen.has(token))
-        throw shapeError('model-versions/search', 'a new next_page_token');
-      if (token) seen.add(token);
-    } while (token);
-    return out.sort((a, b) => a.version - b.version);
+    let raw: RawModelVersion[];
+    try {
+      raw = await this.searchAll<RawModelVersion>('model-versions/search', 'model_versions', {
+        filter: `name='${name.replace(/'/g, "\\'")}'`,
+      });
+    } catch (err) {
+      if (isMlflowError(err) && err.status === 404) return [];
+      throw err;
+    }
+    return raw.map((v) => toInfo(v, 'model-versions/search')).sort((a, b) => a.version - b.version);
   }
 }
