@@ -43,8 +43,9 @@ export function buildProgram(): Command {
   const program = new Command('dfp');
   program
     .description(
-      "Digital Fingerprinting: learn each entity's behaviour from Duo, Azure AD or CloudTrail logs\n" +
-        '(or any source a schema file describes) and flag the events that deviate from it.',
+      "Digital Fingerprinting: learn each entity's behaviour from Duo, Azure AD or\n" +
+        'CloudTrail logs (or any source a schema file describes) and flag the events that\n' +
+        'deviate from it.',
     )
     .addOption(
       option(
@@ -90,7 +91,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--duration <span>',
-        'length of the time window after --start_time (60d, 1d, 12h…); without --start_time the ' +
+        'length of the time window after --start_time (60d, 1d, 12h…); ' +
+          'without --start_time the ' +
           'window ends now. With neither, every file is used whatever its date ' +
           '[default with --start_time: 60d]',
       ),
@@ -155,7 +157,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--dead_letter_file <file>',
-        'rows no model could score, with the reason [default: dfp_dead_letters_<source>.jsonl beside --output]',
+        'rows no model could score, with the reason ' +
+          '[default: dfp_dead_letters_<source>.jsonl beside --output]',
       ),
     )
     .addOption(
@@ -183,7 +186,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--validation_size <fraction>',
-        'last fraction of each window used for early stopping [default: duo 0.1, azure 0.15, cloudtrail 0.1]',
+        'last fraction of each window used for early stopping ' +
+          '[default: duo 0.1, azure 0.15, cloudtrail 0.1]',
       ),
     )
     .addOption(
@@ -241,7 +245,8 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExit status: 0 all went well; 1 part of the run failed (a file, an entity, rows\n' +
-        'dead-lettered), the summary says what; 2 the run could not start (bad option, no input).\n' +
+        'dead-lettered), the summary says what; 2 the run could not start\n' +
+        '(bad option, no input).\n' +
         '\nEvery option can also be set with an environment variable: --cache_dir is\n' +
         'DFP_CACHE_DIR, ' +
         '--ml_backend DFP_ML_BACKEND. Repeatable options take several values there, ' +

@@ -6,7 +6,7 @@ import type { TrainingWindowOptions } from '../window/rolling-window';
 
 export interface PipelineConfig {
   source: SourceDefinition;
-  /** Files, directories or globs to read (training input, or scoring input when trainUsers is none). */
+  /** Files, directories or globs to read: training input, or scoring input with trainUsers none. */
   inputs: string[];
   /** Starter mode: files to score after training, in the same run. */
   inferenceInputs: string[];

@@ -124,7 +124,8 @@ export function formatReport(report: RunReport): string {
     );
     for (const e of trained) {
       lines.push(
-        `    trained ${entityLabel(e.entity)}: ${e.modelVersion}, ${e.rows} rows, ${e.epochs} epochs`,
+        `    trained ${entityLabel(e.entity)}: ${e.modelVersion}, ` +
+          `${e.rows} rows, ${e.epochs} epochs`,
       );
     }
     for (const e of skipped) lines.push(`    skipped ${entityLabel(e.entity)}: ${e.reason}`);

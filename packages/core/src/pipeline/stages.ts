@@ -42,8 +42,10 @@ export async function planFileBatches(
   });
   if (batches.length === 0) {
     const times = dated.map((f) => f.time).sort((a, b) => a - b);
-    const span = `${new Date(times[0]).toISOString()} .. ${new Date(times[times.length - 1]).toISOString()}`;
-    const window = `${config.startTime === null ? '-inf' : new Date(config.startTime).toISOString()} .. ${
+    const iso = (ms: number | null, open: string) =>
+      ms === null ? open : new Date(ms).toISOString();
+    const span = `${iso(times[0], '?')} .. ${iso(times[times.length - 1], '?')}`;
+    const window = `${iso(config.startTime, '-inf')} .. ${
       config.endTime === null ? '+inf' : new Date(config.endTime).toISOString()
     }`;
     throw new DfpError(

@@ -95,7 +95,7 @@ export class FileSink {
       }
       if (n === 0) {
         process.emitWarning(
-          `${this.path} has other columns; appending to ${this.path.replace(/(\.csv)$/i, '.<n>$1')} instead`,
+          `${this.path} has other columns; appending to a numbered sibling file instead`,
         );
       }
     }

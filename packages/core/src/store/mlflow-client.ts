@@ -176,7 +176,8 @@ export class MlflowClient {
         const timedOut = (err as Error).name === 'TimeoutError';
         failure = new DfpError(
           ErrorCodes.STORE_UNREADABLE,
-          `MLflow ${endpoint} at ${this.uri}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : (err as Error).message}`,
+          `MLflow ${endpoint} at ${this.uri}: ` +
+            (timedOut ? `no answer within ${this.timeoutMs} ms` : (err as Error).message),
           { retriable: true, cause: err, details: { endpoint } },
         );
       }

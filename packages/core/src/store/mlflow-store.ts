@@ -109,7 +109,8 @@ async function artifactPath(client: MlflowClient, raw: RawModelVersion): Promise
   throw new DfpError(
     ErrorCodes.STORE_UNSUPPORTED,
     `model version ${raw.name}:${raw.version} has source ${JSON.stringify(source)}; only ` +
-      'artifacts served by the tracking server (mlflow-artifacts:, runs:/, models:/m-…) can be loaded',
+      'artifacts served by the tracking server (mlflow-artifacts:, runs:/, models:/m-…) ' +
+      'can be loaded',
   );
 }
 
@@ -304,7 +305,8 @@ export class MlflowModelStore implements ModelStore {
       if (Date.now() > deadline) {
         throw new DfpError(
           ErrorCodes.STORE_UNREADABLE,
-          `model ${info.name} version ${info.version} still pending registration after ${this.readyTimeoutMs} ms`,
+          `model ${info.name} version ${info.version} still pending registration ` +
+            `after ${this.readyTimeoutMs} ms`,
           { retriable: true },
         );
       }
@@ -326,7 +328,7 @@ export class MlflowModelStore implements ModelStore {
         body: { name, alias: CHAMPION_ALIAS, version: String(version) },
       });
     } catch (err) {
-      // Servers before aliases (MLflow < 2.3) answer 404; latest() then uses the newest READY version.
+      // Servers before aliases (MLflow < 2.3) answer 404; latest() then takes the newest READY.
       if (!isMlflowError(err) || err.status !== 404) throw err;
     }
   }

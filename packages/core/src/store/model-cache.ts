@@ -148,7 +148,8 @@ export class ModelResolver {
     if (now < this.storeDownUntil) {
       if (cached) return cached;
       throw new Error(
-        `model store ${this.store.uri} unavailable; next try in ${Math.ceil((this.storeDownUntil - now) / 1000)} s`,
+        `model store ${this.store.uri} unavailable; ` +
+          `next try in ${Math.ceil((this.storeDownUntil - now) / 1000)} s`,
       );
     }
     this.misses += 1;

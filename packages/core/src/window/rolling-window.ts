@@ -116,7 +116,9 @@ export class TrainingWindows {
     if (increment < this.options.minIncrement) {
       return {
         ready: false,
-        reason: `only ${increment} new rows since the last training (< ${this.options.minIncrement})`,
+        reason:
+          `only ${increment} new rows since the last training ` +
+          `(< ${this.options.minIncrement})`,
         ...base,
       };
     }
