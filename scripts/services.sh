@@ -2,8 +2,9 @@
 # Real servers for integration tests, installed once into .services/ and run on loopback.
 #
 #   scripts/services.sh up mlflow     # prints MLFLOW_TRACKING_URI=http://127.0.0.1:<port>
-#   scripts/services.sh down mlflow
-#   scripts/services.sh status mlflow
+#   scripts/services.sh up kafka      # prints KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>
+#   scripts/services.sh down mlflow|kafka
+#   scripts/services.sh status mlflow|kafka
 #
 # Every `up` prints KEY=value lines a shell can export:  eval "$(scripts/services.sh up mlflow)"
 # Progress goes to stderr. Where a Docker engine exists, the tests use testcontainers instead.
@@ -14,6 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE="$ROOT/.services"
 STATE="${DFP_SERVICES_DIR:-$CACHE}"
 MLFLOW_VERSION="${DFP_MLFLOW_VERSION:-3.17.2}"
+KAFKA_VERSION="${DFP_KAFKA_VERSION:-4.1.1}"
 START_TIMEOUT_S="${DFP_SERVICES_START_TIMEOUT_S:-180}"
 
 log() { echo "services: $*" >&2; }
@@ -73,30 +75,107 @@ mlflow_up() {
   echo "MLFLOW_TRACKING_URI=$uri"
 }
 
-mlflow_down() {
-  local dir="$STATE/mlflow"
+stop_pid() { # service
+  local dir="$STATE/$1"
   if alive "$dir/pid"; then
     local pid; pid=$(cat "$dir/pid")
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -KILL -- "-$pid" 2>/dev/null || true
-    log "mlflow stopped"
+    log "$1 stopped"
   fi
   rm -f "$dir/pid"
 }
 
-mlflow_status() {
-  local dir="$STATE/mlflow"
-  if alive "$dir/pid"; then echo "mlflow: running at $(cat "$dir/uri")"; else echo "mlflow: stopped"; fi
+mlflow_down() { stop_pid mlflow; }
+
+status() { # service
+  if alive "$STATE/$1/pid"; then echo "$1: running"; else echo "$1: stopped"; fi
 }
+
+# Apache Kafka from Maven Central (the broker jar and its runtime dependencies), one KRaft
+# node acting as broker and controller, on loopback.
+kafka_up() {
+  local dir="$STATE/kafka" libs="$CACHE/kafka/libs-$KAFKA_VERSION"
+  mkdir -p "$dir" "$CACHE/kafka"
+  if alive "$dir/pid" && (echo >"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then
+    echo "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(cat "$dir/port")"
+    return
+  fi
+  (
+    flock 9
+    if [[ ! -f "$libs/.complete" ]]; then
+      log "fetching kafka $KAFKA_VERSION from Maven Central into $libs (once)"
+      local t0=$SECONDS pom="$CACHE/kafka/pom.xml"
+      cat >"$pom" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dfp</groupId><artifactId>kafka-broker</artifactId><version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+      mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$libs" >&2
+      touch "$libs/.complete"
+      log "kafka fetched in $((SECONDS - t0)) s"
+    fi
+  ) 9>"$CACHE/kafka/install.lock"
+  local port controller; port=$(free_port); controller=$(free_port)
+  rm -rf "$dir/data"
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=2
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  local cluster; cluster=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  java -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" >&2
+  log "starting kafka on 127.0.0.1:$port"
+  local t0=$SECONDS
+  setsid java -Xmx512m -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+    >"$dir/server.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  echo "$port" >"$dir/port"
+  local deadline=$((SECONDS + START_TIMEOUT_S))
+  until (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ((SECONDS >= deadline)) || ! alive "$dir/pid"; then
+      tail -n 30 "$dir/server.log" >&2 || true
+      kafka_down
+      die "kafka did not listen on 127.0.0.1:$port within ${START_TIMEOUT_S}s (log: $dir/server.log)"
+    fi
+    sleep 0.5
+  done
+  log "kafka listening after $((SECONDS - t0)) s"
+  echo "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$port"
+}
+
+kafka_down() { stop_pid kafka; }
+
+
 
 action=${1:-}; service=${2:-}
 case "$action:$service" in
   up:mlflow) mlflow_up ;;
   down:mlflow) mlflow_down ;;
-  status:mlflow) mlflow_status ;;
-  up:kafka | up:s3 | down:kafka | down:s3 | status:kafka | status:s3)
-    # TODO(#4): Kafka (KRaft broker from Maven Central). TODO(#5): S3 (MinIO).
+  up:kafka) kafka_up ;;
+  down:kafka) kafka_down ;;
+  status:mlflow | status:kafka) status "$service" ;;
+  up:s3 | down:s3 | status:s3)
+    # TODO(#5): S3 (MinIO built from the Go module proxy).
     die "$service is not available yet" ;;
-  *) die "usage: $0 up|down|status mlflow" ;;
+  *) die "usage: $0 up|down|status mlflow|kafka" ;;
 esac
