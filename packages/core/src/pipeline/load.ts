@@ -14,7 +14,7 @@ import type { RecordReject, RecordWarning, SourceDefinition } from '../schema/ty
 import { readRecords } from '../sources/files';
 import { type Table, concatTables, fromIPC, sortByNumber, toIPC } from '../table';
 
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 export interface FileProblem {
   path: string;
@@ -100,7 +100,10 @@ async function parseFiles(paths: string[], source: SourceDefinition): Promise<Lo
     out.records += read.records.length + read.rejects.length;
     out.rejects.push(...read.rejects);
     out.warnings.push(...read.warnings);
-    const decoded = decodeRecords(read.records, source, path, { indices: read.indices });
+    const decoded = decodeRecords(read.records, source, path, {
+      indices: read.indices,
+      origin: true,
+    });
     out.rejects.push(...decoded.rejects);
     out.warnings.push(...decoded.warnings);
     if (decoded.table.numRows > 0) tables.push(decoded.table);

@@ -6,7 +6,12 @@ export interface DecodeOptions {
   firstIndex?: number;
   /** Source index of each record (e.g. `ReadResult.indices`). */
   indices?: ArrayLike<number>;
+  /** Add the origin columns (`origin_source`, `origin_record`) to every row. */
+  origin?: boolean;
 }
+
+/** Where each row came from: the file (or topic/partition) and the record index in it. */
+export const ORIGIN_COLUMNS = { source: 'origin_source', index: 'origin_record' } as const;
 
 /**
  * Decodes raw records of one source: the input schema with the entity and
@@ -23,6 +28,7 @@ export function decodeRecords(
     source: sourceLabel,
     firstIndex: opts.firstIndex,
     indices: opts.indices,
+    ...(opts.origin ? { originColumns: ORIGIN_COLUMNS } : {}),
     requiredColumns: [source.entityColumn, source.timestampColumn],
     sortBy: source.timestampColumn,
   });

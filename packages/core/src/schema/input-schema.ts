@@ -26,6 +26,11 @@ export interface InputSchemaOptions {
   firstIndex?: number;
   /** Source index of each record (e.g. JSON Lines line numbers from `readRecords`). */
   indices?: ArrayLike<number>;
+  /**
+   * Adds, under these names, each row's origin: the source label and the record
+   * index in it, so that any row (a detection, a dead letter) can be traced back.
+   */
+  originColumns?: { source: string; index: string };
   /** Output columns a record must have; a record missing one is rejected. */
   requiredColumns?: string[];
   /** Output column to sort rows by (stable, missing last), e.g. the timestamp. */
@@ -232,6 +237,7 @@ export function applyInputSchema(
   const known = knownKeys(schema);
   const unknown = new Set<string>();
   const kept: JsonObject[] = [];
+  const keptIndices: number[] = [];
   const issues: RowIssues = { problem: null, notes: [] };
   const rowValues: Cell[] = new Array<Cell>(ordered.length);
 
@@ -271,6 +277,7 @@ export function applyInputSchema(
     for (const note of issues.notes) log.add(index, note);
     for (let c = 0; c < ordered.length; c++) ordered[c].values.push(rowValues[c]);
     kept.push(rec);
+    keptIndices.push(index);
   }
 
   const warnings = log.finish();
@@ -284,6 +291,12 @@ export function applyInputSchema(
     ...plans.map((p) => ({ name: p.spec.name, type: p.type, values: p.values })),
     ...preservedColumns(schema, kept, taken, readerFor),
   ];
+  if (opts.originColumns) {
+    columns.push(
+      { name: opts.originColumns.source, type: 'string', values: kept.map(() => source) },
+      { name: opts.originColumns.index, type: 'int', values: keptIndices },
+    );
+  }
   if (opts.sortBy !== undefined) {
     const key = columns.find((c) => c.name === opts.sortBy);
     if (!key) throw new Error(`cannot sort by ${opts.sortBy}: the schema has no such column`);

@@ -194,7 +194,11 @@ describe('pipeline > training and inference', () => {
       reason:
         'no model for entity sam@example.com and no fallback generic_user (DFP-duo-generic_user)',
     });
-    expect((dead[0].row as Record<string, unknown>).txid).toBe(`sam@example.com-${AUG30}`);
+    expect(dead[0].row).toMatchObject({
+      txid: `sam@example.com-${AUG30}`,
+      origin_source: file,
+      origin_record: 0,
+    });
   });
 });
 
