@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 ./scripts/pnpm.sh run lint
 
 # Testcontainers would start these where a Docker engine answers; here the script does.
-exports=$(./scripts/services.sh up mlflow)
-while IFS= read -r line; do export "${line?}"; done <<<"$exports"
-trap './scripts/services.sh down mlflow' EXIT
+trap './scripts/services.sh down mlflow; ./scripts/services.sh down kafka' EXIT
+for service in mlflow kafka; do
+  exports=$(./scripts/services.sh up "$service")
+  while IFS= read -r line; do export "${line?}"; done <<<"$exports"
+done
 
 ./scripts/pnpm.sh exec jest --ci "$@"

@@ -5,7 +5,7 @@
  * `--inference_file` trains and then scores in one run (starter mode).
  */
 import { Command, Option } from 'commander';
-import { DfpError, errorMessage } from '../errors';
+import { DfpError, ErrorCodes, errorMessage } from '../errors';
 import { createLogger } from '../logging';
 import { type BackendRequest, createTrainerPool, initBackend } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
@@ -23,7 +23,9 @@ import {
   type RawOptions,
   TRAIN_USERS,
   buildConfig,
+  buildKafkaOptions,
 } from '../config/options';
+import { type KafkaInferenceOptions, runKafkaInference } from '../pipeline/kafka-inference';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   // An environment variable gives every value at once, separated by LIST_SEPARATOR.
@@ -262,6 +264,27 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Scores records from Kafka until SIGINT or SIGTERM, then drains, publishes and commits. */
+async function streamKafka(
+  config: PipelineConfig,
+  ctx: PipelineContext,
+  kafka: KafkaInferenceOptions,
+): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  ctx.logger.info({ topics: kafka.inputTopics, groupId: kafka.groupId }, 'consuming');
+  try {
+    const report = await runKafkaInference(config, ctx, kafka, stop.signal);
+    process.stdout.write(formatReport(report) + '\n');
+    return hasFailures(report) ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 /** `--watch_inputs`: process new files as they appear until SIGINT or SIGTERM. */
 async function watch(config: PipelineConfig, ctx: PipelineContext): Promise<RunReport> {
   const worker = config.trainUsers === 'none' ? new Scorer(config, ctx) : new Trainer(config, ctx);
@@ -323,6 +346,7 @@ export async function main(argv: string[]): Promise<number> {
       { ...opts, progress: !opts.noProgress && Boolean(process.stderr.isTTY) },
       source,
     );
+    const kafka = buildKafkaOptions(opts as unknown as RawOptions, source);
     const backend = await initBackend(opts.mlBackend as 'auto');
     logger.info({ backend, source: source.name, trainUsers: config.trainUsers }, 'starting');
     const store = openModelStore(config.trackingUri);
@@ -336,6 +360,15 @@ export async function main(argv: string[]): Promise<number> {
         : new LocalModelStore(join(config.cacheDir ?? DEFAULTS.cacheDir, 'unregistered-models'));
     const ctx: PipelineContext = { logger, store, pool, spool };
     try {
+      if (kafka) {
+        if (config.trainUsers !== 'none') {
+          throw new DfpError(
+            ErrorCodes.CONFIG_INVALID,
+            '--input_topic scores a stream: use it with --train_users none',
+          );
+        }
+        return await streamKafka(config, ctx, kafka);
+      }
       return await runAll(config, ctx);
     } finally {
       await pool?.close();

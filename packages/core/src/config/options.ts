@@ -9,6 +9,7 @@ import type { TrainUsers } from '../entities/split';
 import { pinoLevel } from '../logging';
 import type { AutoencoderOptions } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
+import type { KafkaInferenceOptions } from '../pipeline/kafka-inference';
 import { parseTimestamp } from '../schema/timestamps';
 import type { SourceDefinition } from '../schema/types';
 import { DEFAULT_TRAINING_WINDOW } from '../window/rolling-window';
@@ -57,6 +58,18 @@ export interface RawOptions {
   optimizer?: string;
   seed?: string;
   lossStdFloor?: string;
+  bootstrapServers?: string;
+  inputTopic?: string[];
+  outputTopic?: string;
+  deadLetterTopic?: string;
+  groupId: string;
+  kafkaOffsetReset: string;
+  kafkaBatchRecords: string;
+  kafkaBatchWaitMs: string;
+  kafkaSsl?: boolean;
+  kafkaSaslMechanism?: string;
+  kafkaSaslUsername?: string;
+  kafkaSaslPassword?: string;
 }
 
 export const TRAIN_USERS: readonly TrainUsers[] = ['all', 'generic', 'individual', 'none'];
@@ -305,8 +318,66 @@ export const DEFAULTS = {
   maxHistory: '60d',
   modelCacheSize: '100',
   modelRefreshS: '600',
+  groupId: 'dfp-inference',
+  kafkaOffsetReset: 'earliest',
+  kafkaBatchRecords: '1000',
+  kafkaBatchWaitMs: '500',
   watchInterval: '1.0',
 } as const;
 
 /** Separates several values of a repeatable option given in one environment variable. */
 export const LIST_SEPARATOR = ';';
+
+/** Kafka settings when `--input_topic` is given, else null. */
+export function buildKafkaOptions(
+  raw: RawOptions,
+  source: SourceDefinition,
+): KafkaInferenceOptions | null {
+  const topics = raw.inputTopic ?? [];
+  if (topics.length === 0) return null;
+  if (!raw.bootstrapServers)
+    throw invalid('input_topic', topics, 'needs --bootstrap_servers host:port[,host:port]');
+  const reset = raw.kafkaOffsetReset.toLowerCase();
+  if (reset !== 'earliest' && reset !== 'latest') {
+    throw invalid('kafka_offset_reset', raw.kafkaOffsetReset, 'must be earliest or latest');
+  }
+  const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'];
+  const mechanism = raw.kafkaSaslMechanism?.toLowerCase();
+  if (mechanism !== undefined && !mechanisms.includes(mechanism)) {
+    throw invalid(
+      'kafka_sasl_mechanism',
+      raw.kafkaSaslMechanism,
+      `must be one of ${mechanisms.join(', ')}`,
+    );
+  }
+  const outputTopic = raw.outputTopic ?? `dfp-detections-${source.name}`;
+  return {
+    brokers: raw.bootstrapServers
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+    clientId: 'dfp',
+    groupId: raw.groupId,
+    inputTopics: topics,
+    outputTopic,
+    deadLetterTopic: raw.deadLetterTopic ?? `${outputTopic}-dead-letters`,
+    offsetReset: reset,
+    maxBatchRecords: number(
+      'kafka_batch_records',
+      raw.kafkaBatchRecords,
+      (n) => Number.isInteger(n) && n >= 1,
+      'an integer ≥ 1',
+    ),
+    maxBatchWaitMs: number('kafka_batch_wait_ms', raw.kafkaBatchWaitMs, (n) => n >= 0, '≥ 0'),
+    ssl: Boolean(raw.kafkaSsl),
+    ...(mechanism
+      ? {
+          sasl: {
+            mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512',
+            username: raw.kafkaSaslUsername ?? '',
+            password: raw.kafkaSaslPassword ?? '',
+          },
+        }
+      : {}),
+  };
+}

@@ -9,6 +9,7 @@ import { errorMessage } from '../errors';
 import type { Cell } from '../table';
 import { type Table, columnNames, getCells, takeRows } from '../table';
 import { FileSink } from '../sinks/file-sink';
+import type { RowSink } from '../sinks/types';
 import { ModelResolver } from '../store/model-cache';
 import { InferenceHistory } from '../window/rolling-window';
 import type { PipelineConfig } from './config';
@@ -52,13 +53,14 @@ export class Scorer {
   readonly report: RunReport;
   private readonly history: InferenceHistory;
   private readonly resolver: ModelResolver;
-  private readonly detections: FileSink;
+  private readonly detections: RowSink;
   private readonly rejects: FileSink;
-  private readonly deadLetters: FileSink;
+  private readonly deadLetters: RowSink;
 
   constructor(
     private readonly config: PipelineConfig,
     private readonly ctx: PipelineContext,
+    sinks: { detections?: RowSink; deadLetters?: RowSink } = {},
   ) {
     const { source } = config;
     this.report = emptyReport('inference', source.name);
@@ -68,10 +70,10 @@ export class Scorer {
       refreshMs: config.modelRefreshMs,
       logger: ctx.logger,
     });
-    this.detections = new FileSink(config.output);
+    this.detections = sinks.detections ?? new FileSink(config.output);
     this.rejects = new FileSink(config.rejectsFile);
-    this.deadLetters = new FileSink(config.deadLetterFile);
-    this.report.outputs.detections = config.output;
+    this.deadLetters = sinks.deadLetters ?? new FileSink(config.deadLetterFile);
+    this.report.outputs.detections = this.detections.currentPath;
   }
 
   /** Scores the given files (time window, sampling and batching applied). */
@@ -102,7 +104,11 @@ export class Scorer {
     if (this.detections.written > 0) this.report.outputs.detections = this.detections.currentPath;
   }
 
-  private async scoreTable(table: Table): Promise<void> {
+  /**
+   * Scores a decoded batch (rows of any entities, in time order): detections and
+   * dead letters are written, and acknowledged, before this resolves.
+   */
+  async scoreTable(table: Table): Promise<void> {
     const { config, report } = this;
     const { source } = config;
     const parts = splitByEntity(table, {

@@ -10,7 +10,9 @@ import { dirname, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DfpError, ErrorCodes } from '../errors';
 
-export type SinkRow = Record<string, unknown>;
+import type { RowSink, SinkRow } from './types';
+
+export type { SinkRow };
 
 export type FileFormat = 'csv' | 'jsonl';
 
@@ -54,7 +56,7 @@ function jsonValue(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-export class FileSink {
+export class FileSink implements RowSink {
   private columns: string[] | null = null;
   private target: string;
   private ready = false;

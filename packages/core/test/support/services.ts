@@ -86,3 +86,12 @@ export async function mlflowUri(): Promise<string> {
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** The shared Kafka broker of this test run. */
+export async function kafkaBootstrap(): Promise<string> {
+  if (process.env.KAFKA_BOOTSTRAP_SERVERS) return process.env.KAFKA_BOOTSTRAP_SERVERS;
+  const servers = (await servicesUp('kafka')).KAFKA_BOOTSTRAP_SERVERS;
+  if (!servers) throw new Error('scripts/services.sh up kafka printed no KAFKA_BOOTSTRAP_SERVERS');
+  process.env.KAFKA_BOOTSTRAP_SERVERS = servers;
+  return servers;
+}
