@@ -19,6 +19,7 @@ import { expandInputs } from './inputs';
 import { accountBatch, planFileBatches, preprocess, windowKey } from './stages';
 import type { PipelineContext } from './train';
 import { rowHashes } from '../window/row-hash';
+import { ORIGIN_COLUMNS } from '../schema/decode';
 
 type Row = Record<string, unknown>;
 
@@ -38,9 +39,16 @@ function rowsOf(table: Table, timestampColumn: string): Row[] {
   return out;
 }
 
-/** Stable per-event id: the source's event id when it has one, else a hash of the row. */
+/**
+ * Stable per-event id: the source's event id when it has one, else a hash of the
+ * event's columns (not of where it was read from, so a re-read gets the same id).
+ */
 function detectionIds(table: Table, eventIdColumn: string | undefined, source: string): string[] {
-  const hashes = rowHashes(table);
+  const origin = new Set<string>(Object.values(ORIGIN_COLUMNS));
+  const hashes = rowHashes(
+    table,
+    columnNames(table).filter((n) => !origin.has(n)),
+  );
   const ids: (string | null)[] =
     eventIdColumn && columnNames(table).includes(eventIdColumn)
       ? (getCells(table, eventIdColumn) as Cell[]).map((v) => (v === null ? null : String(v)))

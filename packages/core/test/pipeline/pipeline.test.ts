@@ -5,6 +5,7 @@ import { runInference } from '../../src/pipeline/infer';
 import { runTraining } from '../../src/pipeline/train';
 import { registerCustomColumn } from '../../src/schema/engine';
 import { LocalModelStore } from '../../src/store/local-store';
+import { getBuiltinSource } from '../../src/schema/builtin';
 import type { SourceDefinition } from '../../src/schema/types';
 import {
   HOUR,
@@ -361,6 +362,28 @@ describe('pipeline > inputs and accounting', () => {
     );
     expect(report).toMatchObject({ rows: 25, scored: 25, deadLettered: 0, detections: 0 });
     await expect(readFile(config.output)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('gives an event the same detection_id wherever it was read from, even without event ids', async () => {
+    const dir = await tempDir();
+    const source = { ...getBuiltinSource('duo'), eventIdColumn: undefined };
+    await writeDays(join(dir, 'train'), duoHistory(['ann@example.com'], AUG1, 300, 10));
+    const config = testConfig(dir, { source, inputs: [join(dir, 'train')], trainUsers: 'generic' });
+    const ctx = await testContext(dir);
+    await runTraining(config, ctx);
+    const rows = duoHistory(['ann@example.com'], AUG30, 5, 1);
+    const ids = [];
+    for (const name of ['a', 'b']) {
+      const file = await writeDuoFile(join(dir, name), '2022-08-30', rows);
+      const output = join(dir, `${name}.jsonl`);
+      await runInference({ ...config, trainUsers: 'none', filterThreshold: 0, output }, ctx, [
+        file,
+      ]);
+      ids.push((await readJsonl(output)).map((r) => [r.detection_id, r.origin_source]));
+    }
+    expect(ids[0].map(([id]) => id)).toEqual(ids[1].map(([id]) => id));
+    expect(ids[0][0][1]).not.toBe(ids[1][0][1]);
+    expect(String(ids[0][0][0])).toMatch(/^duo:[0-9a-f]+$/);
   });
 
   it('scores every inference row exactly once across daily batches that share history', async () => {
