@@ -60,9 +60,10 @@ async function choose(requested: BackendRequest): Promise<BackendName> {
       await load(requested);
       return requested;
     } catch (err) {
+      const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
       throw new DfpError(
         ErrorCodes.MODEL_BACKEND_UNAVAILABLE,
-        `ML backend ${requested} cannot be loaded (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); ${INSTALL_HINT[requested]}`,
+        `ML backend ${requested} cannot be loaded (${why}); ${INSTALL_HINT[requested]}`,
         { cause: err, details: { backend: requested } },
       );
     }
