@@ -53,7 +53,7 @@ export interface CategoricalFeature {
 
 export type FeatureSpec = NumericFeature | BinaryFeature | CategoricalFeature;
 
-/** Encoded inputs of `rows` rows; each array is row-major with one column per feature of its kind. */
+/** Encoded inputs of `rows` rows; row-major arrays, one column per feature of its kind. */
 export interface EncodedRows {
   rows: number;
   width: { numeric: number; binary: number; categorical: number };

@@ -248,25 +248,16 @@ export class MlflowModelStore implements ModelStore {
       row_count: tags.count,
     };
     const now = Date.now();
-    const metrics: { key: string; value: number; timestamp: number; step: number }[] = [];
-    const losses = meta.training?.trainLosses ?? [];
-    if (losses.length > 0) {
-      metrics.push({
-        key: 'train_loss',
-        value: losses[losses.length - 1],
-        timestamp: now,
-        step: 0,
-      });
-    }
-    const validation = meta.training?.validationLosses ?? [];
-    if (validation.length > 0) {
-      metrics.push({
-        key: 'validation_loss',
-        value: validation[validation.length - 1],
-        timestamp: now,
-        step: 0,
-      });
-    }
+    type Metric = { key: string; value: number; timestamp: number; step: number };
+    /** The last value of a per-epoch series, as one metric. */
+    const last = (key: string, series: number[] | undefined): Metric[] =>
+      series && series.length > 0
+        ? [{ key, value: series[series.length - 1], timestamp: now, step: 0 }]
+        : [];
+    const metrics: Metric[] = [
+      ...last('train_loss', meta.training?.trainLosses),
+      ...last('validation_loss', meta.training?.validationLosses),
+    ];
     for (const f of meta.features ?? []) {
       const v = f.calibration?.mean;
       if (typeof v === 'number' && Number.isFinite(v)) {

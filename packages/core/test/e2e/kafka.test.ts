@@ -16,7 +16,7 @@ const AUG1 = Date.UTC(2022, 7, 1);
 const AUG30 = Date.UTC(2022, 7, 30);
 
 describe('e2e > kafka streaming inference', () => {
-  it('scores every record once, dead-letters bad messages, and commits what it published', async () => {
+  it('scores each record once, dead-letters bad messages, commits what it published', async () => {
     const brokers = [await kafkaBootstrap()];
     const suffix = uniqueSuffix();
     const input = `duo-logs-${suffix}`;

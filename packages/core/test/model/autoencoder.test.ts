@@ -63,7 +63,7 @@ describe('model > autoencoder > training', () => {
     model.dispose();
   });
 
-  it('calibrates on the training split only (mean and population std of per-row losses)', async () => {
+  it('calibrates on the training split only (mean, population std of row losses)', async () => {
     const table = authTable(300);
     const options = { ...SMALL, validationSize: 0.2 };
     const model = await trainAutoencoder(table, AUTH_FEATURES, { ...options, lossStdFloor: 0 });
@@ -183,7 +183,7 @@ describe('model > autoencoder > training', () => {
 });
 
 describe('model > autoencoder > scoring', () => {
-  it('returns pred, loss and z columns per feature in model order, then max and mean |z|', async () => {
+  it('returns pred, loss, z per feature in model order, then max and mean |z|', async () => {
     const features = ['browser', 'logcount', 'success', 'os'];
     const model = await trainAutoencoder(authTable(200), features, SMALL);
     expect(model.features.map((f) => f.name)).toEqual(['logcount', 'success', 'browser', 'os']);
@@ -218,7 +218,7 @@ describe('model > autoencoder > scoring', () => {
     model.dispose();
   });
 
-  it('computes z = |loss − μ_f| / σ_f from the stored calibration, and numeric loss from the prediction', async () => {
+  it('computes z = |loss − μ_f| / σ_f from calibration, numeric loss from the pred', async () => {
     const model = await trainAutoencoder(authTable(200), AUTH_FEATURES, SMALL);
     const table = authTable(40, 9);
     const scores = model.score(table);

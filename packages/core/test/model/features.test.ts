@@ -30,7 +30,7 @@ describe('model > features', () => {
     for (const [n, dim] of cases) expect([n, embeddingSize(n)]).toEqual([n, dim]);
   });
 
-  it('types features from the Arrow column types, numerics first, then binaries, then categoricals', () => {
+  it('types features from Arrow types: numerics, then binaries, then categoricals', () => {
     const table = makeTable([
       { name: 'browser', type: 'string', values: ['a', 'b'] },
       { name: 'count', type: 'int', values: [1, 2] },
@@ -46,7 +46,7 @@ describe('model > features', () => {
     ]);
   });
 
-  it('orders categories by descending count, ties by first appearance, missing as its own category', () => {
+  it('orders categories by count, ties by first seen, missing as a category', () => {
     const values = ['b', null, 'a', 'c', 'a', null, 'b', 'a', 'd'];
     expect(categoriesOf(values, 1)).toEqual(['a', 'b', MISSING_CATEGORY, 'c', 'd']);
     expect(categoriesOf(values, 2)).toEqual(['a', 'b', MISSING_CATEGORY]);
@@ -71,7 +71,7 @@ describe('model > features', () => {
     );
   });
 
-  it('encodes binaries as 0/1 with missing as 0, and unseen or never-seen-missing categories as _other', () => {
+  it('encodes binaries as 0/1 (missing 0) and unseen categories as _other', () => {
     const train = makeTable([
       { name: 'ok', type: 'bool', values: [true, false, true] },
       { name: 'browser', type: 'string', values: ['Chrome', 'Edge', 'Chrome'] },

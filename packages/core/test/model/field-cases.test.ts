@@ -14,7 +14,7 @@ function allFinite(values: number[]): boolean {
 }
 
 describe('model > field cases', () => {
-  it('B02: numeric-only features train with finite, decreasing loss and have loss statistics', async () => {
+  it('B02: numeric-only features train with finite, falling loss and loss stats', async () => {
     const rows = 350;
     const table = makeTable([
       { name: 'logcount', type: 'int', values: Array.from({ length: rows }, (_, i) => i % 25) },
@@ -114,7 +114,7 @@ describe('model > field cases', () => {
     model.dispose();
   });
 
-  it('B04: an unseen category and a missing value are scored, the unseen one with a higher loss', async () => {
+  it('B04: unseen and missing categories are scored, unseen with a higher loss', async () => {
     const rows = 300;
     const table = makeTable([
       { name: 'logcount', type: 'int', values: Array.from({ length: rows }, (_, i) => i % 20) },

@@ -34,7 +34,7 @@ describe('model > swap noise', () => {
     expect(out.numeric).not.toBe(batch.numeric);
   });
 
-  it('changes at most k cells per column, each to a value of the same column, and leaves the input intact', () => {
+  it('changes at most k cells per column, within the column, input intact', () => {
     const rows = 1000;
     const batch = encoded(rows);
     const before = batch.numeric.slice();

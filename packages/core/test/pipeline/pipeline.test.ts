@@ -76,7 +76,7 @@ describe('pipeline > training and inference', () => {
     expect(rows.every((r) => r.model_fallback_reason === null)).toBe(true);
   });
 
-  it('B02: one entity failing to train is reported; the others train; its rows use generic', async () => {
+  it('B02: a failing entity is reported, the others train, its rows use generic', async () => {
     const dir = await tempDir();
     let faultActive = true;
     registerCustomColumn('b02_fault', (ctx) => {
@@ -178,7 +178,7 @@ describe('pipeline > training and inference', () => {
     );
   });
 
-  it('B09/B20: rows that no model can score are dead-lettered with the reason, never dropped', async () => {
+  it('B09/B20: rows no model can score are dead-lettered with the reason', async () => {
     const dir = await tempDir();
     const config = testConfig(dir, { trainUsers: 'none' });
     const ctx = await testContext(dir);
@@ -239,7 +239,7 @@ describe('pipeline > model versions', () => {
 });
 
 describe('pipeline > model store failures', () => {
-  it('B08: a model the store cannot register is kept in the spool, and the failure reported', async () => {
+  it('B08: a model the store cannot register is spooled and the failure reported', async () => {
     const dir = await tempDir();
     await writeDays(join(dir, 'train'), duoHistory(['uma@example.com'], AUG1, 300, 3));
     const config = testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'individual' });
@@ -311,7 +311,7 @@ describe('pipeline > inputs and accounting', () => {
     ).toBe(true);
   });
 
-  it('B20: an empty array succeeds with no rows; a zero-byte file is reported by name and skipped', async () => {
+  it('B20: [] succeeds with no rows; a zero-byte file is named and skipped', async () => {
     const dir = await tempDir();
     const empty = await writeDuoFile(join(dir, 'in'), '2022-08-01', []);
     const zero = join(dir, 'in', 'DUO_2022-08-02T00_00_00.000Z.json');
@@ -324,7 +324,7 @@ describe('pipeline > inputs and accounting', () => {
     expect(empty).toBeTruthy();
   });
 
-  it('reports a file that cannot be parsed, in the summary and the rejects file, and goes on', async () => {
+  it('reports an unparseable file in the summary and rejects file, and goes on', async () => {
     const dir = await tempDir();
     const good = await writeDuoFile(
       join(dir, 'in'),
@@ -364,7 +364,7 @@ describe('pipeline > inputs and accounting', () => {
     await expect(readFile(config.output)).rejects.toThrow(/ENOENT/);
   });
 
-  it('gives an event the same detection_id wherever it was read from, even without event ids', async () => {
+  it('gives an event one detection_id wherever it was read, even without ids', async () => {
     const dir = await tempDir();
     const source = { ...getBuiltinSource('duo'), eventIdColumn: undefined };
     await writeDays(join(dir, 'train'), duoHistory(['ann@example.com'], AUG1, 300, 10));
@@ -386,7 +386,7 @@ describe('pipeline > inputs and accounting', () => {
     expect(String(ids[0][0][0])).toMatch(/^duo:[0-9a-f]+$/);
   });
 
-  it('scores every inference row exactly once across daily batches that share history', async () => {
+  it('scores each row exactly once across daily batches that share history', async () => {
     const dir = await tempDir();
     await writeDays(join(dir, 'train'), duoHistory(['ann@example.com'], AUG1, 300, 10));
     const config = testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'generic' });

@@ -51,7 +51,7 @@ describe('pipeline > public fixtures', () => {
     expect(Number.isInteger(first.origin_record)).toBe(true);
   });
 
-  it('dead-letters Azure and Duo rows when no model could be trained, and counts them', async () => {
+  it('dead-letters and counts Azure and Duo rows when no model could be trained', async () => {
     for (const [name, rows] of [
       ['azure', 20],
       ['duo', 4],

@@ -55,7 +55,7 @@ describe('store > model cache', () => {
     resolver.close();
   });
 
-  it('B09: an unreadable model falls back to generic with load_failed, and nothing is lost', async () => {
+  it('B09: an unreadable model falls back to generic with load_failed', async () => {
     const broken = new LocalModelStore(join(await tempDir('dfp-cache-'), 'models'));
     const table = authTable(60);
     const model = await trainAutoencoder(table, AUTH_FEATURES, small);
