@@ -5,7 +5,7 @@
  * `--inference_file` trains and then scores in one run (starter mode).
  */
 import { Command, Option } from 'commander';
-import { DfpError, ErrorCodes, errorMessage } from '../errors';
+import { DfpError, errorMessage } from '../errors';
 import { createLogger } from '../logging';
 import { type BackendRequest, createTrainerPool, initBackend } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
@@ -26,6 +26,7 @@ import {
   buildKafkaOptions,
 } from '../config/options';
 import { type KafkaInferenceOptions, runKafkaInference } from '../pipeline/kafka-inference';
+import { runKafkaTraining } from '../pipeline/kafka-training';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   // An environment variable gives every value at once, separated by LIST_SEPARATOR.
@@ -165,6 +166,67 @@ export function buildProgram(): Command {
     )
     .addOption(
       option(
+        '--bootstrap_servers <hosts>',
+        'Kafka brokers, host:port[,host:port]; with --input_topic the run reads a stream',
+      ),
+    )
+    .addOption(
+      option(
+        '--input_topic <topic>',
+        'Kafka topic of raw log records (repeatable): scored with --train_users none, ' +
+          'else trained on continuously',
+      ).argParser(collect),
+    )
+    .addOption(
+      option(
+        '--output_topic <topic>',
+        'Kafka topic for detections, keyed by entity [default: dfp-detections-<source>]',
+      ),
+    )
+    .addOption(
+      option(
+        '--dead_letter_topic <topic>',
+        'Kafka topic for records that could not be used [default: <output_topic>-dead-letters]',
+      ),
+    )
+    .addOption(
+      option(
+        '--group_id <id>',
+        `Kafka consumer group [default: ${DEFAULTS.groupId} when scoring, ` +
+          `${DEFAULTS.trainingGroupId} when training]`,
+      ),
+    )
+    .addOption(
+      option(
+        '--kafka_offset_reset <earliest|latest>',
+        'where a group without offsets starts, and where an out-of-range offset is reset to',
+      ).default(DEFAULTS.kafkaOffsetReset),
+    )
+    .addOption(
+      option('--kafka_batch_records <n>', 'most messages handled (then committed) at once').default(
+        DEFAULTS.kafkaBatchRecords,
+      ),
+    )
+    .addOption(
+      option(
+        '--kafka_batch_wait_ms <ms>',
+        'longest wait for more messages before a smaller batch is handled',
+      ).default(DEFAULTS.kafkaBatchWaitMs),
+    )
+    .addOption(
+      option(
+        '--kafka_session_timeout_ms <ms>',
+        'how long the group waits for a silent consumer before its partitions move on',
+      ).default(DEFAULTS.kafkaSessionTimeoutMs),
+    )
+    .addOption(option('--kafka_ssl', 'connect to the brokers over TLS').default(false))
+    .addOption(
+      option('--kafka_sasl_mechanism <name>', 'SASL: plain, scram-sha-256 or scram-sha-512'),
+    )
+    .addOption(option('--kafka_sasl_username <name>', 'SASL user name'))
+    .addOption(option('--kafka_sasl_password <secret>', 'SASL password (prefer the variable)'))
+    .addOption(
+      option(
         '--min_history <rows>',
         'training: rows an entity needs before its first model',
       ).default(DEFAULTS.minHistory),
@@ -264,19 +326,38 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Scores records from Kafka until SIGINT or SIGTERM, then drains, publishes and commits. */
+/**
+ * Scores (or trains on) records from Kafka until SIGINT or SIGTERM, then
+ * drains the batch in flight, publishes, commits and exits. A second signal
+ * while training waits for models in flight exits at once: windows are stored,
+ * and a cut-short training is done again on the next start.
+ */
 async function streamKafka(
   config: PipelineConfig,
   ctx: PipelineContext,
   kafka: KafkaInferenceOptions,
 ): Promise<number> {
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  ctx.logger.info({ topics: kafka.inputTopics, groupId: kafka.groupId }, 'consuming');
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      ctx.logger.info({ signal }, 'stopping: finishing the batch in flight');
+      stop.abort();
+      return;
+    }
+    ctx.logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  ctx.logger.info(
+    { topics: kafka.inputTopics, groupId: kafka.groupId, mode: config.trainUsers },
+    'consuming',
+  );
   try {
-    const report = await runKafkaInference(config, ctx, kafka, stop.signal);
+    const report =
+      config.trainUsers === 'none'
+        ? await runKafkaInference(config, ctx, kafka, stop.signal)
+        : await runKafkaTraining(config, ctx, kafka, stop.signal);
     process.stdout.write(formatReport(report) + '\n');
     return hasFailures(report) ? 1 : 0;
   } finally {
@@ -360,15 +441,7 @@ export async function main(argv: string[]): Promise<number> {
         : new LocalModelStore(join(config.cacheDir ?? DEFAULTS.cacheDir, 'unregistered-models'));
     const ctx: PipelineContext = { logger, store, pool, spool };
     try {
-      if (kafka) {
-        if (config.trainUsers !== 'none') {
-          throw new DfpError(
-            ErrorCodes.CONFIG_INVALID,
-            '--input_topic scores a stream: use it with --train_users none',
-          );
-        }
-        return await streamKafka(config, ctx, kafka);
-      }
+      if (kafka) return await streamKafka(config, ctx, kafka);
       return await runAll(config, ctx);
     } finally {
       await pool?.close();

@@ -62,10 +62,11 @@ export interface RawOptions {
   inputTopic?: string[];
   outputTopic?: string;
   deadLetterTopic?: string;
-  groupId: string;
+  groupId?: string;
   kafkaOffsetReset: string;
   kafkaBatchRecords: string;
   kafkaBatchWaitMs: string;
+  kafkaSessionTimeoutMs: string;
   kafkaSsl?: boolean;
   kafkaSaslMechanism?: string;
   kafkaSaslUsername?: string;
@@ -184,11 +185,18 @@ export function buildConfig(
     throw invalid('skip_user', skipUsers, 'cannot be combined with --only_user; use one of them');
   }
   const inputs = raw.inputFile ?? [];
-  if (inputs.length === 0) {
+  const topics = raw.inputTopic ?? [];
+  if (inputs.length === 0 && topics.length === 0) {
     throw new DfpError(
       ErrorCodes.CONFIG_INVALID,
-      'no input: give -f/--input_file (files, directories or globs)',
+      'no input: give -f/--input_file (files, directories or globs) or --input_topic',
     );
+  }
+  if (inputs.length > 0 && topics.length > 0) {
+    throw invalid('input_topic', topics, 'cannot be combined with -f/--input_file; use one');
+  }
+  if (topics.length > 0 && (raw.inferenceFile ?? []).length > 0) {
+    throw invalid('inference_file', raw.inferenceFile, 'cannot be combined with --input_topic');
   }
   const inferenceInputs = raw.inferenceFile ?? [];
   if (inferenceInputs.length > 0 && trainUsers === 'none') {
@@ -319,9 +327,11 @@ export const DEFAULTS = {
   modelCacheSize: '100',
   modelRefreshS: '600',
   groupId: 'dfp-inference',
+  trainingGroupId: 'dfp-training',
   kafkaOffsetReset: 'earliest',
   kafkaBatchRecords: '1000',
   kafkaBatchWaitMs: '500',
+  kafkaSessionTimeoutMs: '30000',
   watchInterval: '1.0',
 } as const;
 
@@ -357,7 +367,9 @@ export function buildKafkaOptions(
       .map((b) => b.trim())
       .filter(Boolean),
     clientId: 'dfp',
-    groupId: raw.groupId,
+    // Training and scoring read the same topic in groups of their own, each seeing every record.
+    groupId:
+      raw.groupId ?? (raw.trainUsers === 'none' ? DEFAULTS.groupId : DEFAULTS.trainingGroupId),
     inputTopics: topics,
     outputTopic,
     deadLetterTopic: raw.deadLetterTopic ?? `${outputTopic}-dead-letters`,
@@ -369,6 +381,13 @@ export function buildKafkaOptions(
       'an integer ≥ 1',
     ),
     maxBatchWaitMs: number('kafka_batch_wait_ms', raw.kafkaBatchWaitMs, (n) => n >= 0, '≥ 0'),
+    sessionTimeoutMs: number(
+      'kafka_session_timeout_ms',
+      raw.kafkaSessionTimeoutMs,
+      (n) => Number.isInteger(n) && n >= 1000,
+      'an integer ≥ 1000 (and within the broker group.min/max.session.timeout.ms)',
+    ),
+    stateDir: join(raw.cacheDir, 'state'),
     ssl: Boolean(raw.kafkaSsl),
     ...(mechanism
       ? {

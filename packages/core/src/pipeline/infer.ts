@@ -4,7 +4,7 @@
  * model (or the generic one) → keep rows with mean |z| ≥ threshold → sinks.
  * Every row read is scored or dead-lettered with its reason.
  */
-import { splitByEntity } from '../entities/split';
+import { type EntityBatch, splitByEntity } from '../entities/split';
 import { errorMessage } from '../errors';
 import type { Cell } from '../table';
 import { type Table, columnNames, getCells, takeRows } from '../table';
@@ -12,6 +12,7 @@ import { FileSink } from '../sinks/file-sink';
 import type { RowSink } from '../sinks/types';
 import { ModelResolver } from '../store/model-cache';
 import { InferenceHistory } from '../window/rolling-window';
+import type { EntityStateStore } from '../window/state-store';
 import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
 import { type RunReport, emptyReport } from './report';
@@ -65,11 +66,19 @@ export class Scorer {
   private readonly rejects: FileSink;
   private readonly deadLetters: RowSink;
 
+  private readonly state: EntityStateStore | undefined;
+
+  /**
+   * `state` keeps each entity's last day on disk after every batch, so that a
+   * restarted scorer derives logcount and the increments as if it never stopped.
+   */
   constructor(
     private readonly config: PipelineConfig,
     private readonly ctx: PipelineContext,
     sinks: { detections?: RowSink; deadLetters?: RowSink } = {},
+    state?: EntityStateStore,
   ) {
+    this.state = state;
     const { source } = config;
     this.report = emptyReport('inference', source.name);
     this.history = new InferenceHistory(source.timestampColumn);
@@ -114,7 +123,9 @@ export class Scorer {
 
   /**
    * Scores a decoded batch (rows of any entities, in time order): detections and
-   * dead letters are written, and acknowledged, before this resolves.
+   * dead letters are written, and acknowledged, and the entities' state stored,
+   * before this resolves. When it fails, the in-memory history goes back to what
+   * it was, so that the same rows read again are scored again, not taken for repeats.
    */
   async scoreTable(table: Table): Promise<void> {
     const { config, report } = this;
@@ -128,6 +139,52 @@ export class Scorer {
     });
     // Rows of entities left out by --skip_user/--only_user are counted, not lost silently.
     report.filtered += table.numRows - parts.reduce((n, p) => n + p.table.numRows, 0);
+    const keys = parts.map((p) => windowKey(p.entity));
+    await this.loadState(keys);
+    const saved = this.history.checkpoint();
+    try {
+      await this.scoreParts(parts);
+      if (this.state) {
+        const state = this.state;
+        await Promise.all(keys.map((k) => state.replace(k, this.history.rowsOf(k), {})));
+      }
+    } catch (err) {
+      this.history.rollback(saved);
+      throw err;
+    }
+  }
+
+  /** Reads the stored history of entities not held in memory. */
+  private async loadState(keys: string[]): Promise<void> {
+    const { state } = this;
+    if (!state) return;
+    await Promise.all(
+      keys
+        .filter((k) => !this.history.has(k))
+        .map(async (k) => {
+          try {
+            const stored = await state.load(k);
+            if (stored) this.history.restore(k, stored.table);
+          } catch (err) {
+            // Unreadable state costs a day of derived features for that entity, nothing more.
+            this.report.warnings += 1;
+            this.ctx.logger.warn(
+              { key: k, dir: state.dir, err: errorMessage(err) },
+              'entity state not readable; starting its history afresh',
+            );
+          }
+        }),
+    );
+  }
+
+  /** Drops the history held in memory; it is read back from the state store when needed. */
+  forgetState(): void {
+    this.history.forget();
+  }
+
+  private async scoreParts(parts: EntityBatch[]): Promise<void> {
+    const { config, report } = this;
+    const { source } = config;
     for (const part of parts) {
       const entity = part.entity as string;
       const window = this.history.prepare(windowKey(entity), part.table);

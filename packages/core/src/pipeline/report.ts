@@ -15,6 +15,16 @@ export interface EntityOutcome {
   trainingMs?: number;
 }
 
+/** What a Kafka consumer saw. */
+export interface StreamStats {
+  /** Messages handled (each holds one record or several). */
+  messages: number;
+  /** Times the consumer (re)joined its group. */
+  groupJoins: number;
+  /** Partitions whose offset was out of range and was reset, in order. */
+  offsetResets: { topic: string; partition: number; to: 'earliest' | 'latest' }[];
+}
+
 export interface RunReport {
   mode: 'training' | 'inference';
   source: string;
@@ -46,6 +56,8 @@ export interface RunReport {
   scoringMs: number;
   /** Where things were written. */
   outputs: { detections?: string; rejects?: string; deadLetters?: string };
+  /** Kafka runs only. */
+  stream?: StreamStats;
 }
 
 export function emptyReport(mode: RunReport['mode'], source: string): RunReport {
@@ -100,6 +112,16 @@ export function formatReport(report: RunReport): string {
   );
   for (const f of report.failedFiles) lines.push(`    failed: ${f.path}: ${f.reason}`);
   for (const f of report.emptyFiles) lines.push(`    empty: ${f.path}`);
+  if (report.stream) {
+    const { stream } = report;
+    lines.push(
+      `  stream: ${stream.messages} messages, ${stream.groupJoins} group join(s), ` +
+        `${stream.offsetResets.length} offset(s) out of range`,
+    );
+    for (const r of stream.offsetResets) {
+      lines.push(`    offset out of range on ${r.topic}/${r.partition}: reset to ${r.to}`);
+    }
+  }
   lines.push(
     `  records: ${report.records} read, ${report.rows} used, ${report.rejected} rejected` +
       (report.duplicates ? `, ${report.duplicates} duplicate rows ignored` : '') +

@@ -38,7 +38,7 @@ export interface PipelineContext {
   spool?: ModelStore;
 }
 
-interface DueWindow {
+export interface DueWindow {
   entity: string | null;
   window: Table;
 }
@@ -68,7 +68,8 @@ function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-async function trainWindow(
+/** Trains one entity's window and registers the model; never throws (failures are outcomes). */
+export async function trainWindow(
   due: DueWindow,
   config: PipelineConfig,
   ctx: PipelineContext,
@@ -180,13 +181,66 @@ async function trainInProcess(
   }
 }
 
+/** Rows of a table split as the training mode asks (generic, per entity, or both). */
+export function splitForTraining(config: PipelineConfig, table: Table) {
+  const mode = splitModeFor(config.trainUsers === 'none' ? 'all' : config.trainUsers);
+  return splitByEntity(table, {
+    entityColumn: config.source.entityColumn,
+    ...mode,
+    skipEntities: config.skipUsers,
+    onlyEntities: config.onlyUsers,
+  });
+}
+
+/** What happened to each entity in a run, kept on the report. */
+export class OutcomeBook {
+  private readonly outcomes = new Map<string, EntityOutcome>();
+  private readonly trained = new Set<string>();
+
+  constructor(private readonly report: RunReport) {}
+
+  /** A window not due yet; never hides an earlier training or failure of the entity. */
+  skip(key: string, entity: string | null, reason: string): void {
+    if (!this.trained.has(key) && this.outcomes.get(key)?.status !== 'failed') {
+      this.outcomes.set(key, { entity, status: 'skipped', reason });
+      this.publish();
+    }
+  }
+
+  /** A training's outcome: a later successful retrain supersedes; a failure is never hidden. */
+  record(key: string, outcome: EntityOutcome): void {
+    if (outcome.status === 'trained' || this.outcomes.get(key)?.status !== 'trained') {
+      this.outcomes.set(key, outcome);
+    }
+    if (outcome.status === 'trained') {
+      this.trained.add(key);
+      this.report.trainingRows += (outcome.rows ?? 0) * (outcome.epochs ?? 0);
+    }
+    this.publish();
+  }
+
+  /** The outcomes on the report, in code-point order like the split (the same in every locale). */
+  private publish(): void {
+    this.report.entities = [...this.outcomes.values()].sort((a, b) =>
+      a.entity === b.entity
+        ? 0
+        : a.entity === null
+          ? -1
+          : b.entity === null
+            ? 1
+            : a.entity < b.entity
+              ? -1
+              : 1,
+    );
+  }
+}
+
 /** Trains from files batch by batch, keeping per-entity windows between calls. */
 export class Trainer {
   readonly report: RunReport;
   private readonly windows: TrainingWindows;
   private readonly rejects: FileSink;
-  private readonly outcomes = new Map<string, EntityOutcome>();
-  private readonly trained = new Set<string>();
+  private readonly book: OutcomeBook;
 
   constructor(
     private readonly config: PipelineConfig,
@@ -198,6 +252,7 @@ export class Trainer {
       timestampColumn: config.source.timestampColumn,
     });
     this.rejects = new FileSink(config.rejectsFile);
+    this.book = new OutcomeBook(this.report);
   }
 
   /**
@@ -228,7 +283,7 @@ export class Trainer {
         'batch loaded',
       );
       if (loaded.table.numRows === 0) continue;
-      const parts = this.split(loaded.table);
+      const parts = splitForTraining(config, loaded.table);
       const hasGeneric = parts.some((p) => p.entity === null);
       for (const part of parts) {
         const key = windowKey(part.entity);
@@ -239,41 +294,14 @@ export class Trainer {
       }
     }
     await this.trainDue(this.collectDue(touched));
-    // Code-point order, like the split: the same under every locale.
-    report.entities = [...this.outcomes.values()].sort((a, b) =>
-      a.entity === b.entity
-        ? 0
-        : a.entity === null
-          ? -1
-          : b.entity === null
-            ? 1
-            : a.entity < b.entity
-              ? -1
-              : 1,
-    );
-  }
-
-  private split(table: Table) {
-    const { config } = this;
-    const mode = splitModeFor(config.trainUsers === 'none' ? 'all' : config.trainUsers);
-    return splitByEntity(table, {
-      entityColumn: config.source.entityColumn,
-      ...mode,
-      skipEntities: config.skipUsers,
-      onlyEntities: config.onlyUsers,
-    });
   }
 
   private collectDue(touched: Map<string, string | null>): DueWindow[] {
     const due: DueWindow[] = [];
     for (const [key, entity] of touched) {
       const decision = this.windows.take(key);
-      if (decision.ready) {
-        due.push({ entity, window: decision.window });
-      } else if (!this.trained.has(key) && this.outcomes.get(key)?.status !== 'failed') {
-        // A skip never hides an earlier training or failure of the same entity.
-        this.outcomes.set(key, { entity, status: 'skipped', reason: decision.reason });
-      }
+      if (decision.ready) due.push({ entity, window: decision.window });
+      else this.book.skip(key, entity, decision.reason);
     }
     return due;
   }
@@ -290,15 +318,7 @@ export class Trainer {
         : null;
     bar?.start(due.length, 0, { entity: '' });
     const record = (item: DueWindow, outcome: EntityOutcome) => {
-      const key = windowKey(item.entity);
-      // A later successful retrain supersedes; a failure is never hidden by a skip.
-      if (outcome.status === 'trained' || this.outcomes.get(key)?.status !== 'trained') {
-        this.outcomes.set(key, outcome);
-      }
-      if (outcome.status === 'trained') {
-        this.trained.add(key);
-        report.trainingRows += (outcome.rows ?? 0) * (outcome.epochs ?? 0);
-      }
+      this.book.record(windowKey(item.entity), outcome);
       bar?.increment({ entity: item.entity ?? 'generic_user' });
     };
     // The biggest windows first, so that parallel trainers finish close together.

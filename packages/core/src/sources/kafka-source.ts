@@ -29,6 +29,11 @@ export interface KafkaSourceOptions extends KafkaConnection {
   maxBatchRecords: number;
   /** Longest wait for more messages before a smaller batch is handed on. */
   maxBatchWaitMs: number;
+  /**
+   * How long the group waits for a silent member before moving its partitions
+   * (a crashed consumer's partitions resume after this). Default 30 s.
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** A decoded message: its records, or why it could not be decoded. */
@@ -44,7 +49,21 @@ export interface SourceMessage {
   error: string | null;
 }
 
-export function createKafka(conn: KafkaConnection, logger?: Logger): Kafka {
+/** kafkajs's log line when a fetch offset fell outside the partition and it resets it. */
+const OFFSET_RESET_LOG = 'Offset out of range, resetting to default offset';
+
+export interface KafkaSourceHooks {
+  /** The group was (re)joined: partitions may have moved to or from this member. */
+  onAssignment?(assignment: Record<string, number[]>): void;
+  /** A partition's offset was out of range and was reset to the `offsetReset` end. */
+  onOffsetReset?(topic: string, partition: number): void;
+}
+
+export function createKafka(
+  conn: KafkaConnection,
+  logger?: Logger,
+  onLog?: (message: string, extra: Record<string, unknown>) => boolean,
+): Kafka {
   const config: KafkaConfig = {
     clientId: conn.clientId ?? 'dfp',
     brokers: conn.brokers,
@@ -55,6 +74,7 @@ export function createKafka(conn: KafkaConnection, logger?: Logger): Kafka {
       () =>
       ({ namespace, level, log }) => {
         const { message, ...extra } = log;
+        if (onLog?.(message, extra)) return;
         const fields = { component: 'kafkajs', namespace, ...extra };
         if (level <= logLevel.ERROR) logger?.error(fields, message);
         else logger?.warn(fields, message);
@@ -90,14 +110,48 @@ export interface KafkaSource {
   run(handle: (messages: SourceMessage[]) => Promise<void>, signal: AbortSignal): Promise<void>;
 }
 
-export function createKafkaSource(options: KafkaSourceOptions, logger?: Logger): KafkaSource {
-  const kafka = createKafka(options, logger);
+export function createKafkaSource(
+  options: KafkaSourceOptions,
+  logger?: Logger,
+  hooks: KafkaSourceHooks = {},
+): KafkaSource {
+  // kafkajs resets an out-of-range offset on its own and only logs it: turn that into
+  // an explicit, counted event that names the policy applied.
+  const kafka = createKafka(options, logger, (message, extra) => {
+    if (message !== OFFSET_RESET_LOG) return false;
+    const topic = String(extra.topic);
+    const partition = Number(extra.partition);
+    logger?.warn(
+      { topic, partition, groupId: options.groupId, reset: options.offsetReset },
+      `offset out of range on ${topic}/${partition}: reset to the ${options.offsetReset} ` +
+        'offset (--kafka_offset_reset)',
+    );
+    hooks.onOffsetReset?.(topic, partition);
+    return true;
+  });
   return {
     async run(handle, signal) {
       const consumer = kafka.consumer({
         groupId: options.groupId,
         maxWaitTimeInMs: options.maxBatchWaitMs,
         allowAutoTopicCreation: false,
+        ...(options.sessionTimeoutMs
+          ? {
+              sessionTimeout: options.sessionTimeoutMs,
+              heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 10)),
+            }
+          : {}),
+      });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        logger?.info(
+          {
+            groupId: payload.groupId,
+            memberId: payload.memberId,
+            assignment: payload.memberAssignment,
+          },
+          'joined the consumer group',
+        );
+        hooks.onAssignment?.(payload.memberAssignment);
       });
       await consumer.connect();
       try {
@@ -108,7 +162,14 @@ export function createKafkaSource(options: KafkaSourceOptions, logger?: Logger):
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          eachBatch: async ({
+            batch,
+            resolveOffset,
+            heartbeat,
+            isRunning,
+            isStale,
+            commitOffsetsIfNecessary,
+          }) => {
             for (let i = 0; i < batch.messages.length; i += options.maxBatchRecords) {
               if (!isRunning() || isStale()) return;
               const chunk = batch.messages.slice(i, i + options.maxBatchRecords);
@@ -117,13 +178,21 @@ export function createKafkaSource(options: KafkaSourceOptions, logger?: Logger):
               if (isStale()) return;
               const last = chunk[chunk.length - 1].offset;
               resolveOffset(last);
-              await consumer.commitOffsets([
-                {
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  offset: (BigInt(last) + 1n).toString(),
-                },
-              ]);
+              const next = (BigInt(last) + 1n).toString();
+              // Not consumer.commitOffsets: once stopping, kafkajs silently drops that call, and
+              // the batch finished during a SIGTERM would be published but never committed.
+              await commitOffsetsIfNecessary({
+                topics: [
+                  {
+                    topic: batch.topic,
+                    partitions: [{ partition: batch.partition, offset: next }],
+                  },
+                ],
+              });
+              logger?.debug(
+                { topic: batch.topic, partition: batch.partition, offset: next },
+                'offsets committed',
+              );
               await heartbeat();
             }
           },

@@ -39,6 +39,14 @@ interface EntityState {
   earliestNew: number;
 }
 
+/** Counters stored with an entity's training window. */
+export interface TrainingStateMeta {
+  totalCount: number;
+  lastTrainCount: number;
+  /** Earliest time among rows added since the last training; null when none. */
+  earliestNew: number | null;
+}
+
 export type WindowDecision =
   | { ready: true; window: Table; newRows: number; duplicates: number }
   | { ready: false; reason: string; held: number; newRows: number; duplicates: number };
@@ -78,7 +86,7 @@ export class TrainingWindows {
    * of batches read in one run trains each entity once, on everything, rather
    * than once per batch.
    */
-  add(key: string, incoming: Table): { newRows: number; duplicates: number } {
+  add(key: string, incoming: Table): { newRows: number; duplicates: number; fresh: Table } {
     let state = this.states.get(key);
     if (!state) {
       state = {
@@ -97,14 +105,25 @@ export class TrainingWindows {
       state.table = sortByTime(state.table ? concatTables([state.table, fresh]) : fresh, ts);
       state.totalCount += fresh.numRows;
     }
-    return { newRows: fresh.numRows, duplicates: dropped };
+    return { newRows: fresh.numRows, duplicates: dropped, fresh };
   }
 
   /** The training window when the gates open; marks it as trained. */
   take(key: string): WindowDecision {
+    const decision = this.peek(key);
+    if (decision.ready) this.markTrained(key, decision.count);
+    return decision;
+  }
+
+  /**
+   * The training window when the gates open, without marking it as trained:
+   * a caller that trains in the background marks it with `markTrained` once
+   * the model is registered, so that a crash in between trains it again.
+   */
+  peek(key: string): WindowDecision & { count: number } {
     const state = this.states.get(key);
     const held = state?.table?.numRows ?? 0;
-    const base = { newRows: 0, duplicates: 0, held };
+    const base = { newRows: 0, duplicates: 0, held, count: state?.totalCount ?? 0 };
     if (!state || held < this.options.minHistory) {
       return {
         ready: false,
@@ -123,11 +142,65 @@ export class TrainingWindows {
       };
     }
     const window = this.trim(state.table as Table, state.earliestNew);
-    state.table = window;
-    state.hashes = new Set(rowHashes(window));
-    state.lastTrainCount = state.totalCount;
-    state.earliestNew = Infinity;
-    return { ready: true, window, newRows: 0, duplicates: 0 };
+    if (window !== state.table) {
+      state.table = window;
+      state.hashes = new Set(rowHashes(window));
+    }
+    return { ready: true, window, newRows: 0, duplicates: 0, count: state.totalCount };
+  }
+
+  /** Records a training on the window that `peek` gave when `count` rows had arrived. */
+  markTrained(key: string, count: number): void {
+    const state = this.states.get(key);
+    if (!state) return;
+    state.lastTrainCount = Math.max(state.lastTrainCount, count);
+    // Rows that came after the window keep the earliest time among them (or an earlier one).
+    if (state.totalCount <= count) state.earliestNew = Infinity;
+  }
+
+  /** Whether the entity's state is in memory. */
+  has(key: string): boolean {
+    return this.states.has(key);
+  }
+
+  /** An entity's rows and counters, to be stored. */
+  exportState(key: string): { table: Table | null; meta: TrainingStateMeta } | null {
+    const state = this.states.get(key);
+    if (!state) return null;
+    return {
+      table: state.table,
+      meta: {
+        totalCount: state.totalCount,
+        lastTrainCount: state.lastTrainCount,
+        earliestNew: Number.isFinite(state.earliestNew) ? state.earliestNew : null,
+      },
+    };
+  }
+
+  /** Puts back an entity's stored state (replacing what memory held for it). */
+  restore(key: string, table: Table | null, meta: TrainingStateMeta): void {
+    const ts = this.options.timestampColumn;
+    const sorted = table && table.numRows > 0 ? sortByTime(table, ts) : null;
+    const { table: unique } = sorted
+      ? dropSeen(sorted, new Set())
+      : { table: null as Table | null };
+    this.states.set(key, {
+      table: unique,
+      hashes: new Set(unique ? rowHashes(unique) : []),
+      totalCount: meta.totalCount,
+      lastTrainCount: meta.lastTrainCount,
+      earliestNew: meta.earliestNew ?? Infinity,
+    });
+  }
+
+  /** Drops one entity from memory (it is read back from storage when next needed). */
+  delete(key: string): void {
+    this.states.delete(key);
+  }
+
+  /** Drops entities from memory (after a rebalance), except those in `keep`. */
+  forget(keep: Set<string> = new Set()): void {
+    for (const key of [...this.states.keys()]) if (!keep.has(key)) this.states.delete(key);
   }
 
   /** Rows currently held for an entity. */
@@ -170,13 +243,10 @@ export class InferenceHistory {
 
   /** The rows to preprocess for an entity's new batch; remembers the last day. */
   prepare(key: string, incoming: Table): InferenceWindow {
-    let state = this.states.get(key);
-    if (!state) {
-      state = { table: null, hashes: new Set() };
-      this.states.set(key, state);
-    }
+    // A new state object each time (never mutated), so that a checkpoint stays intact.
+    const state = this.states.get(key) ?? { table: null, hashes: new Set<number>() };
     const ts = this.timestampColumn;
-    const { table: fresh, dropped } = dropSeen(incoming, state.hashes);
+    const { table: fresh, dropped } = dropSeen(incoming, new Set(state.hashes));
     const history = state.table;
     const historyRows = history?.numRows ?? 0;
     const merged = history && historyRows > 0 ? concatTables([history, fresh]) : fresh;
@@ -195,8 +265,39 @@ export class InferenceHistory {
     for (let i = 0; i < sortedTimes.length; i++) {
       if (sortedTimes[i] >= latest - this.historyMs) keep.push(i);
     }
-    state.table = keep.length === table.numRows ? table : takeRows(table, keep);
-    state.hashes = new Set(rowHashes(state.table));
+    const kept = keep.length === table.numRows ? table : takeRows(table, keep);
+    this.states.set(key, { table: kept, hashes: new Set(rowHashes(kept)) });
     return { table, isNew, duplicates: dropped };
+  }
+
+  /** Whether the entity's history is in memory. */
+  has(key: string): boolean {
+    return this.states.has(key);
+  }
+
+  /** The rows remembered for an entity (the last day), to be stored. */
+  rowsOf(key: string): Table | null {
+    return this.states.get(key)?.table ?? null;
+  }
+
+  /** Puts back an entity's stored history. */
+  restore(key: string, table: Table | null): void {
+    const sorted = table && table.numRows > 0 ? sortByTime(table, this.timestampColumn) : null;
+    this.states.set(key, { table: sorted, hashes: new Set(sorted ? rowHashes(sorted) : []) });
+  }
+
+  /** Drops every entity from memory (after a rebalance another member may have moved them on). */
+  forget(): void {
+    this.states.clear();
+  }
+
+  /** A copy of what is held, to go back to when a batch fails half-way. */
+  checkpoint(): Map<string, { table: Table | null; hashes: Set<number> }> {
+    return new Map(this.states);
+  }
+
+  rollback(saved: Map<string, { table: Table | null; hashes: Set<number> }>): void {
+    this.states.clear();
+    for (const [k, v] of saved) this.states.set(k, v);
   }
 }

@@ -1,0 +1,136 @@
+/**
+ * What streaming inference and streaming training share: decoding a chunk of
+ * Kafka messages into one table with the same readers and schemas as files,
+ * dead letters that say where each bad record came from, and the run's
+ * stream counters.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Producer } from 'kafkajs';
+import { decodeRecords } from '../schema/decode';
+import type { SourceDefinition } from '../schema/types';
+import { KafkaSink } from '../sinks/kafka-sink';
+import type { SinkRow } from '../sinks/types';
+import type { KafkaConnection, KafkaSourceHooks, SourceMessage } from '../sources/kafka-source';
+import { type Table, concatTables, sortByNumber } from '../table';
+import type { RunReport, StreamStats } from './report';
+
+/** Settings of a Kafka consumer that feeds a pipeline. */
+export interface KafkaStreamOptions extends KafkaConnection {
+  groupId: string;
+  inputTopics: string[];
+  deadLetterTopic: string;
+  offsetReset: 'earliest' | 'latest';
+  maxBatchRecords: number;
+  maxBatchWaitMs: number;
+  /** How long the group waits for a silent member (a crashed consumer) before moving on. */
+  sessionTimeoutMs?: number;
+  /**
+   * Where per-entity state is kept between runs (a folder per source and
+   * group is made inside); null keeps it in memory only.
+   */
+  stateDir: string | null;
+}
+
+/** The state folder of one consumer group of one source, or null. */
+export function groupStateDir(
+  options: KafkaStreamOptions,
+  source: string,
+  mode: 'inference' | 'training',
+): string | null {
+  if (options.stateDir === null) return null;
+  // Group ids may hold any character: a readable prefix and a digest keep the name safe.
+  const safe = options.groupId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+  const digest = createHash('sha256').update(options.groupId).digest('hex').slice(0, 8);
+  return join(options.stateDir, source, `${mode}-${safe}-${digest}`);
+}
+
+function header(value: unknown): string {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+/** A sink for records that could not be used, with the reason and origin as headers. */
+export function deadLetterSink(producer: Producer, topic: string): KafkaSink {
+  return new KafkaSink(producer, {
+    topic,
+    keyField: 'entity',
+    headers: (row) => ({
+      'dfp-error': header(row.reason),
+      'dfp-source-topic': header(row.source_topic),
+      'dfp-source-partition': header(row.source_partition),
+      'dfp-source-offset': header(row.source_offset),
+    }),
+  });
+}
+
+export interface DecodedChunk {
+  /** Usable rows of every message, in time order; null when there are none. */
+  table: Table | null;
+  /** Messages and records that could not be used, ready for the dead-letter topic. */
+  bad: SinkRow[];
+}
+
+/** Decodes a chunk of messages and counts what was read and rejected in `report`. */
+export function decodeMessages(
+  messages: SourceMessage[],
+  source: SourceDefinition,
+  report: RunReport,
+): DecodedChunk {
+  const tables: Table[] = [];
+  const bad: SinkRow[] = [];
+  for (const m of messages) {
+    const origin = {
+      source_topic: m.topic,
+      source_partition: m.partition,
+      source_offset: m.offset,
+    };
+    if (m.error !== null) {
+      report.records += 1;
+      report.rejected += 1;
+      bad.push({ entity: m.key, reason: m.error, ...origin, field: null, value: m.value });
+      continue;
+    }
+    const label = `${m.topic}/${m.partition}@${m.offset}`;
+    const decoded = decodeRecords(m.records, source, label, { indices: m.indices, origin: true });
+    report.records += m.records.length;
+    report.rejected += decoded.rejects.length;
+    report.warnings += decoded.warnings.length;
+    for (const w of decoded.warnings) {
+      report.warningKinds[w.message] = (report.warningKinds[w.message] ?? 0) + 1;
+    }
+    for (const r of decoded.rejects) {
+      bad.push({
+        entity: m.key,
+        reason: r.reason,
+        ...origin,
+        field: r.field,
+        record_index: r.index,
+        value: JSON.stringify(r.record ?? null),
+      });
+    }
+    if (decoded.table.numRows > 0) tables.push(decoded.table);
+  }
+  const table =
+    tables.length > 0 ? sortByNumber(concatTables(tables), source.timestampColumn) : null;
+  if (table) report.rows += table.numRows;
+  return { table, bad };
+}
+
+/** Stream counters on the report, and the source hooks that keep them. */
+export function streamStats(
+  report: RunReport,
+  offsetReset: 'earliest' | 'latest',
+  onAssignment?: () => void,
+): KafkaSourceHooks {
+  const stats: StreamStats = { messages: 0, groupJoins: 0, offsetResets: [] };
+  report.stream = stats;
+  return {
+    onAssignment: () => {
+      stats.groupJoins += 1;
+      onAssignment?.();
+    },
+    onOffsetReset: (topic, partition) => {
+      stats.offsetResets.push({ topic, partition, to: offsetReset });
+    },
+  };
+}
