@@ -396,9 +396,19 @@ async function watch(config: PipelineConfig, ctx: PipelineContext): Promise<RunR
   return worker.report;
 }
 
-interface CliOptions extends Omit<RawOptions, 'progress'> {
+export interface CliOptions extends Omit<RawOptions, 'progress'> {
   mlBackend: string;
   noProgress: boolean;
+}
+
+/** Parsed options under camelCase names (the command line keeps Morpheus's snake_case). */
+export function cliOptions(program: Command): CliOptions {
+  return Object.fromEntries(
+    Object.entries(program.opts()).map(([k, v]) => [
+      k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()),
+      v,
+    ]),
+  ) as unknown as CliOptions;
 }
 
 /** Runs the command line; resolves to the process exit code. */
@@ -413,13 +423,7 @@ export async function main(argv: string[]): Promise<number> {
     if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
     return 2;
   }
-  // Options keep Morpheus's snake_case names on the command line; code uses camelCase.
-  const opts = Object.fromEntries(
-    Object.entries(program.opts()).map(([k, v]) => [
-      k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()),
-      v,
-    ]),
-  ) as unknown as CliOptions;
+  const opts = cliOptions(program);
   const logger = createLogger({ level: opts.logLevel });
   try {
     const source = await loadSourceDefinition(opts.source);

@@ -87,10 +87,20 @@ export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
+const KAFKA_IMAGE = 'confluentinc/cp-kafka:7.9.0';
+
+async function kafkaContainer(): Promise<string> {
+  const { KafkaContainer } = await import('@testcontainers/kafka');
+  const container = await new KafkaContainer(KAFKA_IMAGE).withKraft().start();
+  return `${container.getHost()}:${container.getMappedPort(9093)}`;
+}
+
 /** The shared Kafka broker of this test run. */
 export async function kafkaBootstrap(): Promise<string> {
   if (process.env.KAFKA_BOOTSTRAP_SERVERS) return process.env.KAFKA_BOOTSTRAP_SERVERS;
-  const servers = (await servicesUp('kafka')).KAFKA_BOOTSTRAP_SERVERS;
+  const servers = (await dockerAvailable())
+    ? await kafkaContainer()
+    : (await servicesUp('kafka')).KAFKA_BOOTSTRAP_SERVERS;
   if (!servers) throw new Error('scripts/services.sh up kafka printed no KAFKA_BOOTSTRAP_SERVERS');
   process.env.KAFKA_BOOTSTRAP_SERVERS = servers;
   return servers;
