@@ -3,8 +3,10 @@
 #
 #   scripts/services.sh up mlflow     # prints MLFLOW_TRACKING_URI=http://127.0.0.1:<port>
 #   scripts/services.sh up kafka      # prints KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:<port>
-#   scripts/services.sh down mlflow|kafka
-#   scripts/services.sh status mlflow|kafka
+#   scripts/services.sh up s3         # prints AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+#                                     # AWS_SECRET_ACCESS_KEY and AWS_REGION
+#   scripts/services.sh down mlflow|kafka|s3
+#   scripts/services.sh status mlflow|kafka|s3
 #
 # Every `up` prints KEY=value lines a shell can export:  eval "$(scripts/services.sh up mlflow)"
 # Progress goes to stderr. Where a Docker engine exists, the tests use testcontainers instead.
@@ -16,6 +18,9 @@ CACHE="$ROOT/.services"
 STATE="${DFP_SERVICES_DIR:-$CACHE}"
 MLFLOW_VERSION="${DFP_MLFLOW_VERSION:-3.17.2}"
 KAFKA_VERSION="${DFP_KAFKA_VERSION:-4.1.1}"
+# An S3-compatible server built from the Go module proxy: gofakes3 (MIT) implements the S3 API
+# over HTTP (buckets, objects, ETags, paged ListObjectsV2) and builds in under a minute.
+GOFAKES3_VERSION="${DFP_GOFAKES3_VERSION:-v1.2.0}"
 START_TIMEOUT_S="${DFP_SERVICES_START_TIMEOUT_S:-180}"
 
 log() { echo "services: $*" >&2; }
@@ -165,6 +170,54 @@ PROPS
 
 kafka_down() { stop_pid kafka; }
 
+s3_exports() { # port
+  echo "AWS_ENDPOINT_URL=http://127.0.0.1:$1"
+  # The server does not check signatures; the SDK still needs credentials to sign with.
+  echo "AWS_ACCESS_KEY_ID=dfp-test"
+  echo "AWS_SECRET_ACCESS_KEY=dfp-test-secret"
+  echo "AWS_REGION=us-east-1"
+}
+
+s3_up() {
+  local dir="$STATE/s3" bin="$CACHE/s3/bin-$GOFAKES3_VERSION"
+  mkdir -p "$dir" "$CACHE/s3"
+  if alive "$dir/pid" && (echo >"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then
+    s3_exports "$(cat "$dir/port")"
+    return
+  fi
+  (
+    flock 9
+    if [[ ! -x "$bin/gofakes3" ]]; then
+      log "building gofakes3 $GOFAKES3_VERSION from the Go module proxy into $bin (once)"
+      local t0=$SECONDS
+      GOBIN="$bin" GOFLAGS=-mod=mod go install \
+        "github.com/johannesboyne/gofakes3/cmd/gofakes3@$GOFAKES3_VERSION" >&2
+      log "gofakes3 built in $((SECONDS - t0)) s"
+    fi
+  ) 9>"$CACHE/s3/install.lock"
+  local port; port=$(free_port)
+  log "starting the S3 server on 127.0.0.1:$port"
+  local t0=$SECONDS
+  # The memory backend: its listings are paged like S3's (the fs backend answers every key at
+  # once), which the tests need; the data lasts as long as the server.
+  setsid "$bin/gofakes3" -backend memory -host "127.0.0.1:$port" \
+    >"$dir/server.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  echo "$port" >"$dir/port"
+  local deadline=$((SECONDS + START_TIMEOUT_S))
+  until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; do
+    if ((SECONDS >= deadline)) || ! alive "$dir/pid"; then
+      tail -n 30 "$dir/server.log" >&2 || true
+      s3_down
+      die "the S3 server did not answer on 127.0.0.1:$port within ${START_TIMEOUT_S}s"
+    fi
+    sleep 0.25
+  done
+  log "S3 server answering after $((SECONDS - t0)) s"
+  s3_exports "$port"
+}
+
+s3_down() { stop_pid s3; }
 
 
 action=${1:-}; service=${2:-}
@@ -173,9 +226,8 @@ case "$action:$service" in
   down:mlflow) mlflow_down ;;
   up:kafka) kafka_up ;;
   down:kafka) kafka_down ;;
-  status:mlflow | status:kafka) status "$service" ;;
-  up:s3 | down:s3 | status:s3)
-    # TODO(#5): S3 (MinIO built from the Go module proxy).
-    die "$service is not available yet" ;;
-  *) die "usage: $0 up|down|status mlflow|kafka" ;;
+  up:s3) s3_up ;;
+  down:s3) s3_down ;;
+  status:mlflow | status:kafka | status:s3) status "$service" ;;
+  *) die "usage: $0 up|down|status mlflow|kafka|s3" ;;
 esac

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 ./scripts/pnpm.sh run lint
 
 # Testcontainers would start these where a Docker engine answers; here the script does.
-trap './scripts/services.sh down mlflow; ./scripts/services.sh down kafka' EXIT
-for service in mlflow kafka; do
+trap 'for s in mlflow kafka s3; do ./scripts/services.sh down "$s"; done' EXIT
+for service in mlflow kafka s3; do
   exports=$(./scripts/services.sh up "$service")
   while IFS= read -r line; do export "${line?}"; done <<<"$exports"
 done

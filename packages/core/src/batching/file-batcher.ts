@@ -42,13 +42,19 @@ export function dateFromName(path: string): number | null {
   return Date.UTC(year, month - 1, day, hour, minute, second) + Math.floor(fraction * 1000);
 }
 
-export async function dateFiles(paths: string[]): Promise<DatedFile[]> {
+/**
+ * Dates each file by its name, else by its modification time (`mtimeOf`
+ * gives it for objects in storage; local files are stat-ed).
+ */
+export async function dateFiles(
+  paths: string[],
+  mtimeOf: (path: string) => Promise<number> = async (p) => (await stat(p)).mtimeMs,
+): Promise<DatedFile[]> {
   return Promise.all(
     paths.map(async (path) => {
       const fromName = dateFromName(path);
       if (fromName !== null) return { path, time: fromName, timeSource: 'name' as const };
-      const info = await stat(path);
-      return { path, time: info.mtimeMs, timeSource: 'mtime' as const };
+      return { path, time: await mtimeOf(path), timeSource: 'mtime' as const };
     }),
   );
 }

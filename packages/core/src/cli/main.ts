@@ -10,7 +10,7 @@ import { createLogger } from '../logging';
 import { type BackendRequest, createTrainerPool, initBackend } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
 import { Scorer, runInference } from '../pipeline/infer';
-import { watchInputs } from '../pipeline/watch';
+import { runWatch } from '../pipeline/watch';
 import { formatReport, hasFailures, type RunReport } from '../pipeline/report';
 import { type PipelineContext, Trainer, runTraining } from '../pipeline/train';
 import { loadSourceDefinition } from '../schema/loader';
@@ -68,7 +68,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '-f, --input_file <path|glob>',
-        'input files, directories or globs (repeatable)',
+        'input files, directories or globs, or S3: s3://bucket/prefix/*.json, and ' +
+          'filecache::s3://… to keep a local copy of each object (repeatable)',
       ).argParser(collect),
     )
     .addOption(
@@ -145,8 +146,9 @@ export function buildProgram(): Command {
     )
     .addOption(
       option(
-        '--output <file>',
-        'detections file, .csv or .jsonl; appended to, never truncated ' +
+        '--output <file|s3://bucket/prefix/>',
+        'detections file, .csv or .jsonl, appended to and never truncated; or an S3 prefix, ' +
+          'where each batch adds JSON Lines objects under dt=YYYY-MM-DD/ ' +
           '[default: dfp_detections_<source>.csv]',
       ),
     )
@@ -162,6 +164,20 @@ export function buildProgram(): Command {
         '--dead_letter_file <file>',
         'rows no model could score, with the reason ' +
           '[default: dfp_dead_letters_<source>.jsonl beside --output]',
+      ),
+    )
+    .addOption(
+      option(
+        '--s3_endpoint <url>',
+        'S3-compatible endpoint (MinIO…) for s3:// inputs and outputs ' +
+          '[default: AWS_ENDPOINT_URL, else AWS]',
+      ),
+    )
+    .addOption(option('--s3_region <name>', 'S3 region [default: AWS_REGION, else us-east-1]'))
+    .addOption(
+      option(
+        '--s3_path_style <true|false|auto>',
+        'path-style S3 addressing (http://host/bucket/key); auto: on with --s3_endpoint',
       ),
     )
     .addOption(
@@ -368,32 +384,26 @@ async function streamKafka(
 
 /** `--watch_inputs`: process new files as they appear until SIGINT or SIGTERM. */
 async function watch(config: PipelineConfig, ctx: PipelineContext): Promise<RunReport> {
-  const worker = config.trainUsers === 'none' ? new Scorer(config, ctx) : new Trainer(config, ctx);
+  const scoring = config.trainUsers === 'none';
+  const worker = scoring ? new Scorer(config, ctx) : new Trainer(config, ctx);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   ctx.logger.info({ inputs: config.inputs, intervalMs: config.watchIntervalMs }, 'watching inputs');
   try {
-    await watchInputs(
-      config.inputs,
-      config.watchIntervalMs,
-      async (paths) => {
-        try {
-          await worker.processFiles(paths);
-        } catch (err) {
-          // A bad poll (e.g. no file in the time window) must not end the watch.
-          ctx.logger.warn({ err: errorMessage(err), files: paths.length }, 'files not processed');
-        }
-      },
+    return await runWatch(
+      config,
+      worker,
+      scoring ? 'inference' : 'training',
       stop.signal,
+      ctx.logger,
     );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (worker instanceof Scorer) worker.close();
   }
-  return worker.report;
 }
 
 export interface CliOptions extends Omit<RawOptions, 'progress'> {

@@ -14,6 +14,7 @@ import { parseTimestamp } from '../schema/timestamps';
 import type { SourceDefinition } from '../schema/types';
 import { DEFAULT_TRAINING_WINDOW } from '../window/rolling-window';
 import { formatOf } from '../sinks/file-sink';
+import { isS3Uri, parseS3Uri } from '../sources/s3';
 import { parseDuration } from './durations';
 
 /** Raw option values as commander hands them over (strings, lists, flags). */
@@ -71,6 +72,9 @@ export interface RawOptions {
   kafkaSaslMechanism?: string;
   kafkaSaslUsername?: string;
   kafkaSaslPassword?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3PathStyle?: string;
 }
 
 export const TRAIN_USERS: readonly TrainUsers[] = ['all', 'generic', 'individual', 'none'];
@@ -243,8 +247,36 @@ export function buildConfig(
   }
 
   const output = raw.output ?? `dfp_detections_${source.name}.csv`;
-  formatOf(output); // refuses an unknown extension before any work is done
-  const outDir = dirname(output);
+  const s3Output = isS3Uri(output);
+  if (s3Output) {
+    if (!output.endsWith('/')) {
+      throw invalid('output', output, 'an S3 output is a prefix: end it with /');
+    }
+    parseS3Uri(output);
+  } else {
+    formatOf(output); // refuses an unknown extension before any work is done
+  }
+  // Rejects and dead letters go beside the detections: files in the same folder, or
+  // prefixes of their own under an S3 output.
+  const beside = (name: string, file: string) =>
+    s3Output ? `${output}${name}/` : join(dirname(output), file);
+  for (const [option, value] of [
+    ['rejects_file', raw.rejectsFile],
+    ['dead_letter_file', raw.deadLetterFile],
+  ] as const) {
+    if (value !== undefined && isS3Uri(value) && !value.endsWith('/')) {
+      throw invalid(option, value, 'an S3 location is a prefix: end it with /');
+    }
+  }
+  const pathStyle = raw.s3PathStyle?.toLowerCase();
+  if (pathStyle !== undefined && !['true', 'false', 'auto'].includes(pathStyle)) {
+    throw invalid('s3_path_style', raw.s3PathStyle, 'must be true, false or auto');
+  }
+  const endpoint =
+    raw.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  if (endpoint !== undefined && endpoint !== '' && !/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw invalid('s3_endpoint', endpoint, 'must be an http(s)://host[:port] URL');
+  }
   return {
     source,
     inputs,
@@ -260,8 +292,16 @@ export function buildConfig(
     trackingUri: raw.trackingUri,
     filterThreshold: number('filter_threshold', raw.filterThreshold, (n) => n >= 0, '≥ 0'),
     output,
-    rejectsFile: raw.rejectsFile ?? join(outDir, `dfp_rejects_${source.name}.jsonl`),
-    deadLetterFile: raw.deadLetterFile ?? join(outDir, `dfp_dead_letters_${source.name}.jsonl`),
+    rejectsFile: raw.rejectsFile ?? beside('_rejects', `dfp_rejects_${source.name}.jsonl`),
+    deadLetterFile:
+      raw.deadLetterFile ?? beside('_dead_letters', `dfp_dead_letters_${source.name}.jsonl`),
+    s3: {
+      ...(endpoint ? { endpoint } : {}),
+      ...(raw.s3Region ? { region: raw.s3Region } : {}),
+      ...(pathStyle === 'true' || pathStyle === 'false'
+        ? { forcePathStyle: pathStyle === 'true' }
+        : {}),
+    },
     window: {
       minHistory: number(
         'min_history',

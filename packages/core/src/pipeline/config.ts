@@ -2,6 +2,7 @@
 import type { TrainUsers } from '../entities/split';
 import type { AutoencoderOptions } from '../model';
 import type { SourceDefinition } from '../schema/types';
+import type { S3Settings } from '../sources/s3';
 import type { TrainingWindowOptions } from '../window/rolling-window';
 
 export interface PipelineConfig {
@@ -39,4 +40,6 @@ export interface PipelineConfig {
   watchIntervalMs: number;
   /** Draw a progress bar while training (terminals only). */
   progress: boolean;
+  /** Object storage for `s3://` inputs and outputs. */
+  s3: S3Settings;
 }

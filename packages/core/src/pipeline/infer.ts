@@ -8,7 +8,6 @@ import { type EntityBatch, splitByEntity } from '../entities/split';
 import { errorMessage } from '../errors';
 import type { Cell } from '../table';
 import { type Table, columnNames, getCells, takeRows } from '../table';
-import { FileSink } from '../sinks/file-sink';
 import type { RowSink } from '../sinks/types';
 import { ModelResolver } from '../store/model-cache';
 import { InferenceHistory } from '../window/rolling-window';
@@ -17,7 +16,7 @@ import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
 import { type RunReport, emptyReport } from './report';
 import { expandInputs } from './inputs';
-import { accountBatch, planFileBatches, preprocess, windowKey } from './stages';
+import { accountBatch, objectsOf, planFileBatches, preprocess, sinkFor, windowKey } from './stages';
 import type { PipelineContext } from './train';
 import { rowHashes } from '../window/row-hash';
 import { ORIGIN_COLUMNS } from '../schema/decode';
@@ -63,7 +62,7 @@ export class Scorer {
   private readonly history: InferenceHistory;
   private readonly resolver: ModelResolver;
   private readonly detections: RowSink;
-  private readonly rejects: FileSink;
+  private readonly rejects: RowSink;
   private readonly deadLetters: RowSink;
 
   private readonly state: EntityStateStore | undefined;
@@ -87,9 +86,9 @@ export class Scorer {
       refreshMs: config.modelRefreshMs,
       logger: ctx.logger,
     });
-    this.detections = sinks.detections ?? new FileSink(config.output);
-    this.rejects = new FileSink(config.rejectsFile);
-    this.deadLetters = sinks.deadLetters ?? new FileSink(config.deadLetterFile);
+    this.detections = sinks.detections ?? sinkFor(config, 'detections');
+    this.rejects = sinkFor(config, 'rejects');
+    this.deadLetters = sinks.deadLetters ?? sinkFor(config, 'dead-letters');
     this.report.outputs.detections = this.detections.currentPath;
   }
 
@@ -102,6 +101,7 @@ export class Scorer {
         batch.files.map((f) => f.path),
         this.config.source,
         this.config.cacheDir,
+        objectsOf(this.config),
       );
       await accountBatch(this.report, loaded, this.rejects, this.ctx.logger);
       this.ctx.logger.info(
@@ -144,6 +144,9 @@ export class Scorer {
     const saved = this.history.checkpoint();
     try {
       await this.scoreParts(parts);
+      // Buffering sinks (S3) make the batch durable here, before any state or offset moves on.
+      await this.detections.flush?.();
+      await this.deadLetters.flush?.();
       if (this.state) {
         const state = this.state;
         await Promise.all(keys.map((k) => state.replace(k, this.history.rowsOf(k), {})));
@@ -268,7 +271,7 @@ export async function runInference(
 ): Promise<RunReport> {
   const scorer = new Scorer(config, ctx);
   try {
-    await scorer.processFiles(await expandInputs(inputs));
+    await scorer.processFiles(await expandInputs(inputs, objectsOf(config)));
   } finally {
     scorer.close();
   }

@@ -6,12 +6,14 @@
  * files parses nothing and a schema change never reuses a stale table.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, isDfpError } from '../errors';
 import { decodeRecords } from '../schema/engine';
 import type { RecordReject, RecordWarning, SourceDefinition } from '../schema/types';
 import { readRecords } from '../sources/files';
+import type { S3Objects } from '../sources/s3';
+import { inputInfo, readInput } from './inputs';
 import { type Table, concatTables, fromIPC, sortByNumber, toIPC } from '../table';
 
 const CACHE_FORMAT = 2;
@@ -43,12 +45,13 @@ interface CachedSidecar {
   failedFiles: FileProblem[];
 }
 
-async function cacheKey(paths: string[], source: SourceDefinition): Promise<string> {
+async function cacheKey(
+  paths: string[],
+  source: SourceDefinition,
+  objects: S3Objects | undefined,
+): Promise<string> {
   const identity = await Promise.all(
-    paths.map(async (path) => {
-      const info = await stat(path);
-      return { path, size: info.size, mtimeMs: info.mtimeMs };
-    }),
+    paths.map(async (path) => ({ path, version: (await inputInfo(path, objects)).version })),
   );
   const schema = { name: source.name, input: source.input, ts: source.timestampColumn };
   return createHash('sha256')
@@ -76,7 +79,11 @@ async function readCached(dir: string, key: string): Promise<LoadedBatch | null>
   }
 }
 
-async function parseFiles(paths: string[], source: SourceDefinition): Promise<LoadedBatch> {
+async function parseFiles(
+  paths: string[],
+  source: SourceDefinition,
+  objects: S3Objects | undefined,
+): Promise<LoadedBatch> {
   const tables: Table[] = [];
   const out: LoadedBatch = {
     table: concatTables([]),
@@ -90,7 +97,7 @@ async function parseFiles(paths: string[], source: SourceDefinition): Promise<Lo
   for (const path of paths) {
     let read;
     try {
-      read = await readRecords(path);
+      read = await readRecords(path, await readInput(path, objects));
     } catch (err) {
       const reason = errorMessage(err);
       if (isDfpError(err) && err.details.empty === true) out.emptyFiles.push({ path, reason });
@@ -118,14 +125,15 @@ export async function loadBatch(
   paths: string[],
   source: SourceDefinition,
   cacheDir: string | null,
+  objects?: S3Objects,
 ): Promise<LoadedBatch> {
-  if (cacheDir === null) return parseFiles(paths, source);
+  if (cacheDir === null) return parseFiles(paths, source, objects);
   const dir = join(cacheDir, 'batches');
-  const key = await cacheKey(paths, source);
+  const key = await cacheKey(paths, source, objects);
   const cached = await readCached(dir, key);
   if (cached) return cached;
 
-  const batch = await parseFiles(paths, source);
+  const batch = await parseFiles(paths, source, objects);
   if (batch.failedFiles.length === 0 && batch.table.numCols > 0) {
     await mkdir(dir, { recursive: true });
     const sidecar: CachedSidecar = {

@@ -58,6 +58,15 @@ export interface RunReport {
   outputs: { detections?: string; rejects?: string; deadLetters?: string };
   /** Kafka runs only. */
   stream?: StreamStats;
+  /** `--watch_inputs` runs only. */
+  watch?: {
+    polls: number;
+    processed: number;
+    retried: number;
+    givenUp: number;
+    late: number;
+    deferred: number;
+  };
 }
 
 export function emptyReport(mode: RunReport['mode'], source: string): RunReport {
@@ -112,6 +121,14 @@ export function formatReport(report: RunReport): string {
   );
   for (const f of report.failedFiles) lines.push(`    failed: ${f.path}: ${f.reason}`);
   for (const f of report.emptyFiles) lines.push(`    empty: ${f.path}`);
+  if (report.watch) {
+    const w = report.watch;
+    lines.push(
+      `  watch: ${w.polls} polls, ${w.processed} files processed (${w.late} late), ` +
+        `${w.deferred} deferred while still changing, ${w.retried} retried, ` +
+        `${w.givenUp} given up`,
+    );
+  }
   if (report.stream) {
     const { stream } = report;
     lines.push(

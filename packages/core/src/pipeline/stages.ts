@@ -4,10 +4,12 @@ import type { RecordReject, SourceDefinition } from '../schema/types';
 import { type Table, columnData, columnNames, withColumns } from '../table';
 import { batchFiles, dateFiles, type FileBatch } from '../batching/file-batcher';
 import { DfpError, ErrorCodes } from '../errors';
-import { FileSink } from '../sinks/file-sink';
+import { openSink } from '../sinks/open';
+import type { RowSink } from '../sinks/types';
 import type { Logger } from '../logging';
 import type { PipelineConfig } from './config';
-import { expandInputs } from './inputs';
+import { type S3Objects, s3Objects } from '../sources/s3';
+import { expandInputs, inputInfo } from './inputs';
 import type { LoadedBatch } from './load';
 import type { RunReport } from './report';
 
@@ -25,7 +27,12 @@ export async function planBatches(
   config: PipelineConfig,
   inputs: string[],
 ): Promise<{ files: number; batches: FileBatch[] }> {
-  return planFileBatches(config, await expandInputs(inputs));
+  return planFileBatches(config, await expandInputs(inputs, objectsOf(config)));
+}
+
+/** The S3 client of a configuration (made on first use, shared). */
+export function objectsOf(config: PipelineConfig): S3Objects {
+  return s3Objects(config.s3 ?? {}, config.cacheDir);
 }
 
 /** Files grouped into batches, after the time window and sampling. */
@@ -33,7 +40,8 @@ export async function planFileBatches(
   config: PipelineConfig,
   paths: string[],
 ): Promise<{ files: number; batches: FileBatch[] }> {
-  const dated = await dateFiles(paths);
+  const objects = objectsOf(config);
+  const dated = await dateFiles(paths, async (p) => (await inputInfo(p, objects)).mtimeMs);
   const batches = batchFiles(dated, {
     startTime: config.startTime,
     endTime: config.endTime,
@@ -61,7 +69,7 @@ export async function planFileBatches(
 export async function accountBatch(
   report: RunReport,
   batch: LoadedBatch,
-  rejectsSink: FileSink,
+  rejectsSink: RowSink,
   logger?: Logger,
 ): Promise<void> {
   report.batches += 1;
@@ -95,6 +103,30 @@ export async function accountBatch(
     await rejectsSink.write(batch.rejects.map(rejectRow));
     report.outputs.rejects = rejectsSink.currentPath;
   }
+  await rejectsSink.flush?.();
+}
+
+/** The detections, rejects and dead-letter sinks a configuration names (files or S3). */
+export function sinkFor(
+  config: PipelineConfig,
+  kind: 'detections' | 'rejects' | 'dead-letters',
+): RowSink {
+  const ts = config.source.timestampColumn;
+  const path =
+    kind === 'detections'
+      ? config.output
+      : kind === 'rejects'
+        ? config.rejectsFile
+        : config.deadLetterFile;
+  return openSink(
+    {
+      path,
+      name: `dfp-${kind}-${config.source.name}`,
+      timeOf: (row) =>
+        kind === 'dead-letters' ? (row.row as Record<string, unknown> | undefined)?.[ts] : row[ts],
+    },
+    () => objectsOf(config),
+  );
 }
 
 function rejectRow(reject: RecordReject): Record<string, unknown> {

@@ -19,7 +19,7 @@ import {
   trainAutoencoder,
 } from '../model';
 import type { ModelStore } from '../store/types';
-import { FileSink } from '../sinks/file-sink';
+import type { RowSink } from '../sinks/types';
 import { type Table, getNumbers, selectColumns, toIPC } from '../table';
 import { rowHashes } from '../window/row-hash';
 import { TrainingWindows } from '../window/rolling-window';
@@ -27,7 +27,7 @@ import type { PipelineConfig } from './config';
 import { loadBatch } from './load';
 import { type EntityOutcome, type RunReport, emptyReport } from './report';
 import { expandInputs } from './inputs';
-import { accountBatch, planFileBatches, preprocess, windowKey } from './stages';
+import { accountBatch, objectsOf, planFileBatches, preprocess, sinkFor, windowKey } from './stages';
 
 export interface PipelineContext {
   logger: Logger;
@@ -239,7 +239,7 @@ export class OutcomeBook {
 export class Trainer {
   readonly report: RunReport;
   private readonly windows: TrainingWindows;
-  private readonly rejects: FileSink;
+  private readonly rejects: RowSink;
   private readonly book: OutcomeBook;
 
   constructor(
@@ -251,7 +251,7 @@ export class Trainer {
       ...config.window,
       timestampColumn: config.source.timestampColumn,
     });
-    this.rejects = new FileSink(config.rejectsFile);
+    this.rejects = sinkFor(config, 'rejects');
     this.book = new OutcomeBook(this.report);
   }
 
@@ -269,6 +269,7 @@ export class Trainer {
         batch.files.map((f) => f.path),
         config.source,
         config.cacheDir,
+        objectsOf(config),
       );
       await accountBatch(report, loaded, this.rejects, this.ctx.logger);
       this.ctx.logger.info(
@@ -343,6 +344,6 @@ export async function runTraining(
   ctx: PipelineContext,
 ): Promise<RunReport> {
   const trainer = new Trainer(config, ctx);
-  await trainer.processFiles(await expandInputs(config.inputs));
+  await trainer.processFiles(await expandInputs(config.inputs, objectsOf(config)));
   return trainer.report;
 }

@@ -104,3 +104,50 @@ describe('config > kafka options', () => {
     });
   });
 });
+
+describe('config > s3 options', () => {
+  it('puts rejects and dead letters beside an S3 output, and reads the endpoint', () => {
+    const raw = parse(['-f', 's3://logs/duo/*.json', '--output', 's3://alerts/dfp/']);
+    const saved = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9000';
+    let config;
+    try {
+      config = buildConfig(raw, duo);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = saved;
+    }
+    expect(config).toMatchObject({
+      inputs: ['s3://logs/duo/*.json'],
+      output: 's3://alerts/dfp/',
+      rejectsFile: 's3://alerts/dfp/_rejects/',
+      deadLetterFile: 's3://alerts/dfp/_dead_letters/',
+      s3: { endpoint: 'http://127.0.0.1:9000' },
+    });
+    const explicit = parse([
+      '-f',
+      'x.json',
+      '--s3_endpoint=https://minio.internal:9000',
+      '--s3_region=eu-west-1',
+      '--s3_path_style=false',
+    ]);
+    expect(buildConfig(explicit, duo).s3).toEqual({
+      endpoint: 'https://minio.internal:9000',
+      region: 'eu-west-1',
+      forcePathStyle: false,
+    });
+  });
+
+  it('refuses S3 settings that cannot work, naming the option', () => {
+    const cases: [string[], RegExp][] = [
+      [['-f', 'x.json', '--output', 's3://alerts/dfp'], /--output .*end it with \//],
+      [['-f', 'x.json', '--output', 's3://Bad_Bucket/x/'], /not an S3 location/],
+      [['-f', 'x.json', '--s3_endpoint', 'minio:9000'], /--s3_endpoint .*http\(s\):\/\//],
+      [['-f', 'x.json', '--s3_path_style', 'maybe'], /--s3_path_style .*true, false or auto/],
+      [['-f', 'x.json', '--rejects_file', 's3://b/rejects'], /--rejects_file .*end it with \//],
+    ];
+    for (const [args, message] of cases) {
+      expect(() => buildConfig(parse(args), duo)).toThrow(message);
+    }
+  });
+});

@@ -105,3 +105,43 @@ export async function kafkaBootstrap(): Promise<string> {
   process.env.KAFKA_BOOTSTRAP_SERVERS = servers;
   return servers;
 }
+
+export interface S3Env {
+  AWS_ENDPOINT_URL: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  AWS_REGION: string;
+}
+
+const MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z';
+
+async function minioContainer(): Promise<S3Env> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer(MINIO_IMAGE)
+    .withExposedPorts(9000)
+    .withEnvironment({ MINIO_ROOT_USER: 'dfp-test', MINIO_ROOT_PASSWORD: 'dfp-test-secret' })
+    .withCommand(['server', '/data'])
+    .withWaitStrategy(Wait.forHttp('/minio/health/live', 9000))
+    .start();
+  return {
+    AWS_ENDPOINT_URL: `http://${container.getHost()}:${container.getMappedPort(9000)}`,
+    AWS_ACCESS_KEY_ID: 'dfp-test',
+    AWS_SECRET_ACCESS_KEY: 'dfp-test-secret',
+    AWS_REGION: 'us-east-1',
+  };
+}
+
+/** The shared S3-compatible server of this test run; its settings are exported to the env. */
+export async function s3Server(): Promise<S3Env> {
+  const keys = ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'];
+  if (keys.every((k) => process.env[k])) {
+    return Object.fromEntries(keys.map((k) => [k, process.env[k]])) as unknown as S3Env;
+  }
+  const env = (await dockerAvailable())
+    ? await minioContainer()
+    : ((await servicesUp('s3')) as unknown as S3Env);
+  if (!env.AWS_ENDPOINT_URL)
+    throw new Error('scripts/services.sh up s3 printed no AWS_ENDPOINT_URL');
+  Object.assign(process.env, env);
+  return env;
+}
