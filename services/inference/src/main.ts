@@ -1,12 +1,10 @@
 /**
- * Inference service. For now it runs one scoring pass configured entirely by
- * DFP_* environment variables (DFP_SOURCE, DFP_INPUT_FILE, DFP_TRACKING_URI,
- * DFP_OUTPUT…), exactly like `dfp --train_users none`.
+ * The inference service: an HTTP API (see GET /openapi.json) and, when Kafka topics
+ * or watched inputs are configured, their continuous processing. Configured by
+ * DFP_* variables (the `dfp` options, plus DFP_PORT, DFP_HOST, DFP_API_TOKEN,
+ * DFP_BODY_LIMIT_BYTES).
  */
-import { main } from '@dfp/core/dist/cli/main';
+import { runService } from '@dfp/core/dist/service/run';
 
-main([process.argv[0], 'dfp-inference', '--train_users', 'none', ...process.argv.slice(2)]).then(
-  (code) => {
-    process.exitCode = code;
-  },
-);
+// Exit once stopped: nothing left over (a client's timer, a worker) may keep the process up.
+void runService('inference').then((code) => process.exit(code));

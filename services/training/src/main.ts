@@ -1,19 +1,10 @@
 /**
- * Training service. For now it runs one training pass configured entirely by
- * DFP_* environment variables (DFP_SOURCE, DFP_INPUT_FILE, DFP_TRACKING_URI…),
- * exactly like `dfp --train_users all`; HTTP, schedules and streaming come later.
+ * The training service: an HTTP API (see GET /openapi.json) and, when Kafka topics
+ * or watched inputs are configured, their continuous processing. Configured by
+ * DFP_* variables (the `dfp` options, plus DFP_PORT, DFP_HOST, DFP_API_TOKEN,
+ * DFP_BODY_LIMIT_BYTES, DFP_TRAIN_SCHEDULE_S).
  */
-import { main } from '@dfp/core/dist/cli/main';
+import { runService } from '@dfp/core/dist/service/run';
 
-const mode = process.env.DFP_TRAIN_USERS ?? 'all';
-if (mode === 'none') {
-  process.stderr.write(
-    'training service: DFP_TRAIN_USERS=none means inference; use the inference service\n',
-  );
-  process.exit(2);
-}
-main([process.argv[0], 'dfp-training', '--train_users', mode, ...process.argv.slice(2)]).then(
-  (code) => {
-    process.exitCode = code;
-  },
-);
+// Exit once stopped: nothing left over (a client's timer, a worker) may keep the process up.
+void runService('training').then((code) => process.exit(code));

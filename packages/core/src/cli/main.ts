@@ -487,13 +487,13 @@ async function runAll(config: PipelineConfig, ctx: PipelineContext): Promise<num
 }
 
 if (require.main === module) {
+  // Exit when done: a client left half-open by a failure (a broker that never answered)
+  // must not keep the process alive.
   main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`dfp: ${errorMessage(err)}\n`);
-      process.exitCode = 2;
+      process.exit(2);
     },
   );
 }

@@ -400,12 +400,25 @@ export function buildKafkaOptions(
       `must be one of ${mechanisms.join(', ')}`,
     );
   }
+  const brokers = raw.bootstrapServers
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const b of brokers) {
+    const port = Number(/:(\d+)$/.exec(b)?.[1]);
+    if (!(port > 0 && port < 65536)) {
+      throw invalid('bootstrap_servers', raw.bootstrapServers, `${b} needs a port: host:port`);
+    }
+  }
+  if (topics.some((t) => !/^[A-Za-z0-9._-]{1,249}$/.test(t))) {
+    throw invalid('input_topic', topics, 'topic names use letters, digits, ".", "_" and "-"');
+  }
+  if (mechanism !== undefined && !raw.kafkaSaslUsername) {
+    throw invalid('kafka_sasl_mechanism', raw.kafkaSaslMechanism, 'needs --kafka_sasl_username');
+  }
   const outputTopic = raw.outputTopic ?? `dfp-detections-${source.name}`;
   return {
-    brokers: raw.bootstrapServers
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
+    brokers,
     clientId: 'dfp',
     // Training and scoring read the same topic in groups of their own, each seeing every record.
     groupId:

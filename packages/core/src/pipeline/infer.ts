@@ -257,6 +257,11 @@ export class Scorer {
     this.report.outputs.deadLetters = this.deadLetters.currentPath;
   }
 
+  /** Model cache hits and misses so far. */
+  cacheStats(): { hits: number; misses: number } {
+    return { hits: this.resolver.hits, misses: this.resolver.misses };
+  }
+
   /** Releases the cached models. */
   close(): void {
     this.resolver.close();

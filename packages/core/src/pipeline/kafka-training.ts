@@ -40,6 +40,8 @@ class StreamTrainer {
   private readonly pending = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly lanes: number;
+  /** Set when stopping: trainings in flight finish, no new one starts. */
+  private stopping = false;
 
   constructor(
     private readonly config: PipelineConfig,
@@ -107,6 +109,7 @@ class StreamTrainer {
 
   /** Starts due trainings while trainers are free. */
   private pump(): void {
+    if (this.stopping) return;
     for (const key of [...this.pending]) {
       if (this.running.size >= this.lanes) return;
       this.pending.delete(key);
@@ -160,6 +163,7 @@ class StreamTrainer {
 
   /** Waits for the trainings in flight (and those they make due) to end. */
   async drain(): Promise<void> {
+    this.stopping = true;
     while (this.running.size > 0) await Promise.all([...this.running.values()]);
     await this.state?.flush();
   }

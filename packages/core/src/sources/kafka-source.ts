@@ -7,6 +7,7 @@
  */
 import { Kafka, type KafkaConfig, type KafkaMessage, logLevel } from 'kafkajs';
 import type { Logger } from '../logging';
+import { DfpError, ErrorCodes } from '../errors';
 import { parseRecords } from './files';
 
 export interface KafkaConnection {
@@ -153,6 +154,22 @@ export function createKafkaSource(
         );
         hooks.onAssignment?.(payload.memberAssignment);
       });
+      // A missing topic is named up front, not reported as a partition error later.
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = options.topics.filter((t) => !existing.has(t));
+        if (missing.length > 0) {
+          throw new DfpError(
+            ErrorCodes.CONFIG_INVALID,
+            `input topic(s) ${missing.join(', ')} do not exist on ${options.brokers.join(',')}`,
+            { details: { missing } },
+          );
+        }
+      } finally {
+        await admin.disconnect();
+      }
       await consumer.connect();
       try {
         await consumer.subscribe({

@@ -73,6 +73,12 @@ describe('config > kafka options', () => {
         ['--input_topic=duo', '--bootstrap_servers=k:1', '--kafka_session_timeout_ms=10'],
         /--kafka_session_timeout_ms "10"/,
       ],
+      [['--input_topic=duo', '--bootstrap_servers=127.0.0.1'], /127\.0\.0\.1 needs a port/],
+      [['--input_topic=', '--bootstrap_servers=k:1'], /no input|topic names/],
+      [
+        ['--input_topic=duo', '--bootstrap_servers=k:1', '--kafka_sasl_mechanism=plain'],
+        /needs --kafka_sasl_username/,
+      ],
     ];
     for (const [args, message] of cases) {
       const raw = parse(args);

@@ -129,6 +129,13 @@ describe('e2e > kafka streaming inference', () => {
       expect(d.value.mean_abs_z).toBeCloseTo(fromFile.get(d.value.detection_id) as number, 9);
   }, 180_000);
 
+  it('names a missing input topic at start', async () => {
+    const opts = options('missing', { inputTopics: [`no-such-topic-${b.suffix}`] });
+    await expect(
+      runKafkaInference(scoring, ctx, opts, new AbortController().signal),
+    ).rejects.toThrow(new RegExp(`input topic\\(s\\) no-such-topic-${b.suffix} do not exist`));
+  });
+
   it('B20: an all-bad batch is dead-lettered and committed; nothing is published', async () => {
     const t = topics('bad');
     await createTopics(b, [t.input, t.output, t.dlq], 1);

@@ -1,0 +1,192 @@
+/**
+ * The inference service: `POST /score` scores log records sent in the request
+ * and answers with every record's scores and the detections among them;
+ * `GET /models` lists the models in the store; the configured Kafka topics or
+ * watched inputs are scored in the background as the service's main work.
+ */
+import type { FastifyInstance } from 'fastify';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logging';
+import { Scorer } from '../pipeline/infer';
+import { runKafkaInference } from '../pipeline/kafka-inference';
+import type { RunReport } from '../pipeline/report';
+import type { PipelineContext } from '../pipeline/train';
+import { runWatch } from '../pipeline/watch';
+import { ORIGIN_COLUMNS, decodeRecords } from '../schema/decode';
+import type { SinkRow } from '../sinks/types';
+import { ServiceMetrics } from './metrics';
+import { buildServer, requireToken } from './server';
+import type { ServiceSettings } from './settings';
+
+/** Rows handed to a sink, kept for the request being answered. */
+class Collector {
+  rows: SinkRow[] = [];
+  written = 0;
+  readonly currentPath = 'response';
+  async write(rows: SinkRow[]) {
+    this.rows.push(...rows);
+    this.written += rows.length;
+  }
+}
+
+/** Runs one piece of work at a time, in arrival order. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(work, work);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export interface Service {
+  app: FastifyInstance;
+  /** Starts the main work (Kafka or watch) in the background. */
+  start(): void;
+  /** Stops taking requests, finishes those in flight and the main work's batch, then resolves. */
+  stop(): Promise<void>;
+}
+
+export async function buildInferenceService(
+  settings: ServiceSettings,
+  ctx: PipelineContext,
+  logger: Logger,
+): Promise<Service> {
+  const config = settings.pipeline;
+  const metrics = new ServiceMetrics('inference');
+  const app = await buildServer(settings, metrics, logger, [
+    { name: 'model_store', check: async () => void (await ctx.store.list()) },
+  ]);
+  const detections = new Collector();
+  const deadLetters = new Collector();
+  // Every row is kept (threshold 0) so the answer has each record's scores.
+  const scorer = new Scorer({ ...config, filterThreshold: 0 }, ctx, { detections, deadLetters });
+  const lock = new Mutex();
+  let cache = { hits: 0, misses: 0 };
+  let requestNo = 0;
+
+  app.post(
+    '/score',
+    {
+      preHandler: requireToken(settings),
+      schema: {
+        description:
+          'Scores log records (a JSON array, or {"records": [...]}) and returns the scores of ' +
+          'each and the detections among them',
+        tags: ['scoring'],
+        security: [{ bearer: [] }],
+        body: {
+          oneOf: [
+            { type: 'array' },
+            { type: 'object', required: ['records'], properties: { records: { type: 'array' } } },
+          ],
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as unknown[] | { records: unknown[] };
+      const records = Array.isArray(body) ? body : body.records;
+      const label = `request ${++requestNo}`;
+      return lock.run(async () => {
+        detections.rows = [];
+        deadLetters.rows = [];
+        const report = scorer.report;
+        const before = {
+          scored: report.scored,
+          duplicates: report.duplicates,
+          detections: report.detections,
+        };
+        const decoded = decodeRecords(records, config.source, label, { origin: true });
+        report.records += records.length;
+        report.rejected += decoded.rejects.length;
+        report.rows += decoded.table.numRows;
+        if (decoded.table.numRows > 0) await scorer.scoreTable(decoded.table);
+        const threshold = config.filterThreshold;
+        const scores = detections.rows.map((row) => ({
+          record: row[ORIGIN_COLUMNS.index],
+          entity: row[config.source.entityColumn],
+          mean_abs_z: row.mean_abs_z,
+          max_abs_z: row.max_abs_z,
+          detection: (row.mean_abs_z as number) >= threshold,
+          model_version: row.model_version,
+          detection_id: row.detection_id,
+        }));
+        const found = detections.rows.filter((r) => (r.mean_abs_z as number) >= threshold);
+        // The scorer counted every row it kept; only those at the threshold are detections.
+        report.detections = before.detections + found.length;
+        metrics.observeReport(report);
+        const stats = scorer.cacheStats();
+        metrics.observeCache(stats, cache);
+        cache = stats;
+        return {
+          records: records.length,
+          scored: report.scored - before.scored,
+          duplicates: report.duplicates - before.duplicates,
+          threshold,
+          scores,
+          detections: found,
+          rejected: decoded.rejects.map((r) => ({
+            record: r.index,
+            field: r.field,
+            reason: r.reason,
+          })),
+          dead_lettered: deadLetters.rows.map((r) => ({
+            entity: r.entity,
+            reason: r.reason,
+            record: (r.row as Record<string, unknown>)[ORIGIN_COLUMNS.index],
+          })),
+        };
+      });
+    },
+  );
+
+  app.get(
+    '/models',
+    { schema: { description: 'Models in the store and their newest versions', tags: ['models'] } },
+    async () => {
+      const prefix = `DFP-${config.source.name}-`;
+      const names = (await ctx.store.list()).filter((n) => n.startsWith(prefix)).sort();
+      const models = await Promise.all(
+        names.map(async (name) => {
+          const latest = await ctx.store.latest(name);
+          return { name, version: latest?.version ?? null, tags: latest?.tags ?? {} };
+        }),
+      );
+      return { store: ctx.store.uri, source: config.source.name, models };
+    },
+  );
+
+  const stopMain = new AbortController();
+  let main: Promise<RunReport | void> = Promise.resolve();
+  return {
+    app,
+    start() {
+      if (settings.mainWork === 'none') return;
+      logger.info({ work: settings.mainWork }, 'main work starting');
+      const work =
+        settings.mainWork === 'kafka' && settings.kafka
+          ? runKafkaInference(config, ctx, settings.kafka, stopMain.signal)
+          : (async () => {
+              const worker = new Scorer(config, ctx);
+              try {
+                return await runWatch(config, worker, 'inference', stopMain.signal, logger);
+              } finally {
+                worker.close();
+              }
+            })();
+      main = work.then(
+        (report) => {
+          metrics.observeReport(report);
+          return report;
+        },
+        (err: unknown) => logger.error({ err: errorMessage(err) }, 'main work stopped'),
+      );
+    },
+    async stop() {
+      await app.close();
+      stopMain.abort();
+      await main;
+      scorer.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * A service's one configuration, read from the environment at start: the
+ * HTTP settings (DFP_PORT, DFP_HOST, DFP_API_TOKEN, DFP_BODY_LIMIT_BYTES,
+ * DFP_TRAIN_SCHEDULE_S) and the pipeline's, from the same DFP_* variables as
+ * the `dfp` command line. Every bad setting is reported at once, each with its
+ * variable, and the result is frozen.
+ */
+import { buildProgram, cliOptions } from '../cli/main';
+import { type RawOptions, buildConfig, buildKafkaOptions } from '../config/options';
+import { DfpError, ErrorCodes, errorMessage } from '../errors';
+import type { PipelineConfig } from '../pipeline/config';
+import type { KafkaInferenceOptions } from '../pipeline/kafka-inference';
+import { loadSourceDefinition } from '../schema/loader';
+
+export type ServiceKind = 'training' | 'inference';
+
+export interface ServiceSettings {
+  kind: ServiceKind;
+  host: string;
+  port: number;
+  /** Bearer token for every endpoint that changes state; null leaves them disabled. */
+  apiToken: string | null;
+  bodyLimitBytes: number;
+  /** Training: retrain the configured inputs this often; null = never. */
+  trainScheduleMs: number | null;
+  /** The configured inputs run as the service's main work (Kafka or a watch), if any. */
+  mainWork: 'kafka' | 'watch' | 'none';
+  mlBackend: string;
+  logLevel: string;
+  /** The pipeline configuration (its inputs empty when the service only answers requests). */
+  pipeline: PipelineConfig;
+  kafka: KafkaInferenceOptions | null;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+function integer(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name}=${JSON.stringify(raw)}: must be an integer from ${min} to ${max}`);
+    return fallback;
+  }
+  return n;
+}
+
+/** Reads and validates the settings; throws one error listing every bad setting. */
+export async function loadServiceSettings(
+  kind: ServiceKind,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServiceSettings> {
+  const problems: string[] = [];
+  const port = integer(env, 'DFP_PORT', kind === 'training' ? 8080 : 8081, 0, 65535, problems);
+  const bodyLimitBytes = integer(
+    env,
+    'DFP_BODY_LIMIT_BYTES',
+    10 * 1024 * 1024,
+    1,
+    2 ** 30,
+    problems,
+  );
+  const scheduleS = integer(env, 'DFP_TRAIN_SCHEDULE_S', 0, 0, 365 * 86400, problems);
+  const token = env.DFP_API_TOKEN ?? '';
+  if (token !== '' && token.length < 16) {
+    problems.push('DFP_API_TOKEN: must be at least 16 characters');
+  }
+
+  // The pipeline settings: the command line's parser over the environment alone.
+  let raw: RawOptions & { mlBackend?: string } = {} as RawOptions;
+  const saved = process.env;
+  try {
+    process.env = { ...env };
+    const program = buildProgram()
+      .exitOverride()
+      .configureOutput({
+        writeErr: (text) => problems.push(text.trim()),
+        writeOut: () => undefined,
+      });
+    program.parse(['node', `dfp-${kind}`]);
+    raw = cliOptions(program) as unknown as RawOptions & { mlBackend?: string };
+  } catch {
+    // commander already wrote the reason to problems
+  } finally {
+    process.env = saved;
+  }
+  if (kind === 'inference') raw.trainUsers = 'none';
+  else if (raw.trainUsers === 'none') {
+    problems.push(
+      'DFP_TRAIN_USERS=none: the training service trains; use all, generic or individual',
+    );
+  }
+
+  let pipeline: PipelineConfig | null = null;
+  let kafka: KafkaInferenceOptions | null = null;
+  const hasInputs = (raw.inputFile?.length ?? 0) > 0 || (raw.inputTopic?.length ?? 0) > 0;
+  try {
+    const source = await loadSourceDefinition(raw.source ?? 'duo');
+    // Without inputs, the service only answers requests; a placeholder input keeps the
+    // shared validation (it is never read).
+    const withInputs = hasInputs ? raw : { ...raw, inputFile: ['(from requests)'] };
+    const built = buildConfig({ ...withInputs, progress: false }, source);
+    pipeline = hasInputs ? built : { ...built, inputs: [] };
+    kafka = buildKafkaOptions(raw, source);
+  } catch (err) {
+    problems.push(err instanceof DfpError ? err.message : errorMessage(err));
+  }
+  if (problems.length > 0) {
+    throw new DfpError(
+      ErrorCodes.CONFIG_INVALID,
+      `the ${kind} service cannot start:\n  - ${problems.join('\n  - ')}`,
+      { details: { problems } },
+    );
+  }
+  const mainWork = kafka ? 'kafka' : pipeline?.watchInputs && hasInputs ? 'watch' : 'none';
+  return deepFreeze<ServiceSettings>({
+    kind,
+    host: env.DFP_HOST || '0.0.0.0',
+    port,
+    apiToken: token === '' ? null : token,
+    bodyLimitBytes,
+    trainScheduleMs: scheduleS > 0 ? scheduleS * 1000 : null,
+    mainWork,
+    mlBackend: raw.mlBackend ?? 'auto',
+    logLevel: raw.logLevel ?? 'INFO',
+    pipeline: pipeline as PipelineConfig,
+    kafka,
+  });
+}

@@ -1,0 +1,184 @@
+/**
+ * The training service: `POST /train` starts a training run over given inputs
+ * and returns its id; `GET /runs/:id` reports its progress and summary. Runs
+ * go one at a time, in order. `DFP_TRAIN_SCHEDULE_S` retrains the configured
+ * inputs periodically; configured Kafka topics or watched inputs are trained
+ * on continuously as the service's main work.
+ */
+import { randomUUID } from 'node:crypto';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logging';
+import type { TrainUsers } from '../entities/split';
+import { expandInputs } from '../pipeline/inputs';
+import { runKafkaTraining } from '../pipeline/kafka-training';
+import type { RunReport } from '../pipeline/report';
+import { objectsOf } from '../pipeline/stages';
+import { type PipelineContext, Trainer } from '../pipeline/train';
+import { runWatch } from '../pipeline/watch';
+import type { Service } from './inference-app';
+import { ServiceMetrics } from './metrics';
+import { buildServer, requireToken } from './server';
+import type { ServiceSettings } from './settings';
+
+interface Run {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  trigger: 'request' | 'schedule';
+  inputs: string[];
+  trainUsers: TrainUsers;
+  queuedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  error: string | null;
+  report: RunReport | null;
+}
+
+const MAX_RUNS_KEPT = 200;
+
+export async function buildTrainingService(
+  settings: ServiceSettings,
+  ctx: PipelineContext,
+  logger: Logger,
+): Promise<Service> {
+  const config = settings.pipeline;
+  const metrics = new ServiceMetrics('training');
+  const app = await buildServer(settings, metrics, logger, [
+    { name: 'model_store', check: async () => void (await ctx.store.list()) },
+  ]);
+  const runs = new Map<string, Run>();
+  const queue: Run[] = [];
+  let active: Promise<void> | null = null;
+
+  const execute = async (run: Run) => {
+    run.status = 'running';
+    run.startedAt = new Date().toISOString();
+    const started = Date.now();
+    const trainer = new Trainer({ ...config, inputs: run.inputs, trainUsers: run.trainUsers }, ctx);
+    run.report = trainer.report;
+    try {
+      await trainer.processFiles(await expandInputs(run.inputs, objectsOf(config)));
+      const failed = trainer.report.entities.some((e) => e.status === 'failed');
+      run.status = failed ? 'failed' : 'succeeded';
+      if (failed) run.error = 'some entities failed to train; see report.entities';
+    } catch (err) {
+      run.status = 'failed';
+      run.error = errorMessage(err);
+      logger.error({ run: run.id, err: run.error }, 'training run failed');
+    }
+    run.endedAt = new Date().toISOString();
+    metrics.trainingRuns.inc({ status: run.status });
+    metrics.trainingDuration.observe((Date.now() - started) / 1000);
+    metrics.observeReport(trainer.report);
+  };
+  const pump = () => {
+    if (active) return;
+    const next = queue.shift();
+    if (!next) return;
+    active = execute(next).finally(() => {
+      active = null;
+      pump();
+    });
+  };
+  const enqueue = (inputs: string[], trainUsers: TrainUsers, trigger: Run['trigger']): Run => {
+    const run: Run = {
+      id: randomUUID(),
+      status: 'queued',
+      trigger,
+      inputs,
+      trainUsers,
+      queuedAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      error: null,
+      report: null,
+    };
+    runs.set(run.id, run);
+    // Old finished runs make room; a queued or running one is never dropped.
+    for (const [id, r] of runs) {
+      if (runs.size <= MAX_RUNS_KEPT) break;
+      if (r.status === 'succeeded' || r.status === 'failed') runs.delete(id);
+    }
+    queue.push(run);
+    pump();
+    return run;
+  };
+
+  app.post(
+    '/train',
+    {
+      preHandler: requireToken(settings),
+      schema: {
+        description: 'Starts a training run over the given inputs (files, globs, s3://)',
+        tags: ['training'],
+        security: [{ bearer: [] }],
+        body: {
+          type: 'object',
+          required: ['inputs'],
+          additionalProperties: false,
+          properties: {
+            inputs: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+            train_users: { type: 'string', enum: ['all', 'generic', 'individual'] },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { inputs: string[]; train_users?: TrainUsers };
+      const run = enqueue(body.inputs, body.train_users ?? config.trainUsers, 'request');
+      return reply.code(202).send({ id: run.id, status: run.status, url: `/runs/${run.id}` });
+    },
+  );
+
+  app.get(
+    '/runs/:id',
+    { schema: { description: 'Progress and summary of a training run', tags: ['training'] } },
+    async (request, reply) => {
+      const run = runs.get((request.params as { id: string }).id);
+      if (!run) return reply.code(404).send({ error: 'not_found', message: 'no such run' });
+      const r = run.report;
+      return {
+        ...run,
+        progress: r
+          ? {
+              files: r.files,
+              batches: r.batches,
+              rows: r.rows,
+              models_trained: r.entities.filter((e) => e.status === 'trained').length,
+            }
+          : null,
+      };
+    },
+  );
+
+  const stopMain = new AbortController();
+  let main: Promise<unknown> = Promise.resolve();
+  let schedule: NodeJS.Timeout | undefined;
+  return {
+    app,
+    start() {
+      if (settings.trainScheduleMs !== null && config.inputs.length > 0) {
+        schedule = setInterval(() => {
+          // A retrain waits for the previous one rather than piling up.
+          if (queue.length === 0 && !active) enqueue(config.inputs, config.trainUsers, 'schedule');
+        }, settings.trainScheduleMs);
+      }
+      if (settings.mainWork === 'none') return;
+      logger.info({ work: settings.mainWork }, 'main work starting');
+      const work =
+        settings.mainWork === 'kafka' && settings.kafka
+          ? runKafkaTraining(config, ctx, settings.kafka, stopMain.signal)
+          : runWatch(config, new Trainer(config, ctx), 'training', stopMain.signal, logger);
+      main = work.then(
+        (report) => metrics.observeReport(report),
+        (err: unknown) => logger.error({ err: errorMessage(err) }, 'main work stopped'),
+      );
+    },
+    async stop() {
+      clearInterval(schedule);
+      await app.close();
+      stopMain.abort();
+      queue.length = 0;
+      await Promise.all([main, active]);
+    },
+  };
+}

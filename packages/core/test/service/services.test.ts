@@ -1,0 +1,233 @@
+/**
+ * Both services started for real on loopback: health, readiness, a POST /score
+ * round trip, refusal without the token, the body limit, metrics that count
+ * what happened, a training run through POST /train and GET /runs/:id, and a
+ * graceful SIGTERM of the compiled service that loses no request in flight.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildInferenceService } from '../../src/service/inference-app';
+import { loadServiceSettings } from '../../src/service/settings';
+import { buildTrainingService } from '../../src/service/training-app';
+import { runTraining } from '../../src/pipeline/train';
+import { duoHistory, tempDir, testConfig, testContext, writeDuoFile } from '../pipeline/helpers';
+
+const ROOT = resolve(__dirname, '../../../..');
+const TOKEN = 'test-token-0123456789';
+const AUG1 = Date.UTC(2022, 7, 1);
+const AUG30 = Date.UTC(2022, 7, 30);
+const USERS = ['nora@example.com', 'omar@example.com'];
+
+function env(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    DFP_HOST: '127.0.0.1',
+    DFP_PORT: '0',
+    DFP_API_TOKEN: TOKEN,
+    DFP_TRACKING_URI: `file:${join(dir, 'models')}`,
+    DFP_CACHE_DIR: join(dir, 'cache'),
+    DFP_LOG_LEVEL: 'ERROR',
+    ...extra,
+  };
+}
+
+describe('service > settings', () => {
+  it('lists every bad setting with its variable, and freezes the result', async () => {
+    await expect(
+      loadServiceSettings('inference', {
+        DFP_PORT: 'eighty',
+        DFP_API_TOKEN: 'short',
+        DFP_FILTER_THRESHOLD: '-1',
+      }),
+    ).rejects.toThrow(
+      new RegExp(
+        'DFP_PORT="eighty": must be an integer[\\s\\S]*' +
+          'DFP_API_TOKEN: must be at least 16[\\s\\S]*--filter_threshold "-1"',
+      ),
+    );
+    const settings = await loadServiceSettings('training', { DFP_PORT: '9999' });
+    expect(settings).toMatchObject({
+      kind: 'training',
+      port: 9999,
+      apiToken: null,
+      mainWork: 'none',
+    });
+    expect(Object.isFrozen(settings.pipeline)).toBe(true);
+    await expect(loadServiceSettings('training', { DFP_TRAIN_USERS: 'none' })).rejects.toThrow(
+      /DFP_TRAIN_USERS=none/,
+    );
+  });
+});
+
+describe('service > http', () => {
+  let dir: string;
+  let ctx: Awaited<ReturnType<typeof testContext>>;
+  const records = duoHistory(USERS, AUG30, 10, 1);
+
+  beforeAll(async () => {
+    dir = await tempDir('dfp-svc-');
+    await writeDuoFile(join(dir, 'train'), '2022-08-01', duoHistory(USERS, AUG1, 320, 20));
+    ctx = await testContext(dir);
+    await runTraining(
+      testConfig(dir, { inputs: [join(dir, 'train')], trainUsers: 'generic' }),
+      ctx,
+    );
+  }, 120_000);
+
+  it('inference: health, readiness, auth, body limit, scoring, metrics, models', async () => {
+    const settings = await loadServiceSettings(
+      'inference',
+      env(dir, { DFP_BODY_LIMIT_BYTES: '20000' }),
+    );
+    const service = await buildInferenceService(settings, ctx, ctx.logger);
+    const base = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ready: true, checks: { model_store: 'ok' } });
+
+      const post = (body: unknown, token?: string) =>
+        fetch(`${base}/score`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify(body),
+        });
+      expect((await post(records)).status).toBe(401);
+      expect((await post(records, 'wrong-token-0123456789')).status).toBe(401);
+      const big = Array.from({ length: 100 }, () => records[0]);
+      expect((await post(big, TOKEN)).status).toBe(413);
+
+      const answer = await post({ records: [...records, { txid: 'no-user' }] }, TOKEN);
+      expect(answer.status).toBe(200);
+      const body = (await answer.json()) as {
+        records: number;
+        scored: number;
+        scores: { record: number; mean_abs_z: number; detection: boolean }[];
+        detections: unknown[];
+        rejected: { record: number; field: string; reason: string }[];
+      };
+      expect(body).toMatchObject({ records: 21, scored: 20 });
+      expect(body.scores.map((s) => s.record).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      expect(body.scores.every((s) => Number.isFinite(s.mean_abs_z))).toBe(true);
+      const found = body.scores.filter((s) => s.detection).length;
+      expect(body.detections).toHaveLength(found);
+      expect(body.rejected).toEqual([
+        { record: 20, field: expect.any(String), reason: expect.stringMatching(/missing/) },
+      ]);
+
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const value = (name: string) =>
+        Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+      expect(value('dfp_records_read_total')).toBe(21);
+      expect(value('dfp_records_rejected_total')).toBe(1);
+      expect(value('dfp_rows_scored_total')).toBe(20);
+      expect(value('dfp_detections_total')).toBe(found);
+      expect(value('dfp_model_cache_misses_total')).toBeGreaterThan(0);
+
+      const models = (await (await fetch(`${base}/models`)).json()) as {
+        models: { name: string; version: number }[];
+      };
+      expect(models.models).toEqual([
+        expect.objectContaining({ name: 'DFP-duo-generic_user', version: 1 }),
+      ]);
+      const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
+      expect(Object.keys(openapi.paths)).toEqual(
+        expect.arrayContaining(['/score', '/models', '/healthz', '/readyz', '/metrics']),
+      );
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('refuses state changes when no token is configured', async () => {
+    const settings = await loadServiceSettings('inference', { ...env(dir), DFP_API_TOKEN: '' });
+    const service = await buildInferenceService(settings, ctx, ctx.logger);
+    const base = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${base}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(records),
+      });
+      expect(res.status).toBe(403);
+      expect(JSON.stringify(await res.json())).toMatch(/DFP_API_TOKEN is not set/);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('training: a run started by POST /train is followed to its summary', async () => {
+    const settings = await loadServiceSettings('training', env(dir, { DFP_TRAIN_USERS: 'all' }));
+    const service = await buildTrainingService(settings, ctx, ctx.logger);
+    const base = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const start = (body: unknown, token = TOKEN) =>
+        fetch(`${base}/train`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        });
+      expect((await start({ inputs: [] })).status).toBe(400);
+      expect((await start({ inputs: ['x'] }, 'nope-nope-nope-nope')).status).toBe(401);
+      const res = await start({ inputs: [join(dir, 'train')], train_users: 'individual' });
+      expect(res.status).toBe(202);
+      const { id, url } = (await res.json()) as { id: string; url: string };
+      let run: { status: string; report: { entities: { status: string }[] } | null } | null = null;
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        run = (await (await fetch(`${base}${url}`)).json()) as typeof run;
+        if (run?.status === 'succeeded' || run?.status === 'failed') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(run?.status).toBe('succeeded');
+      expect(run?.report?.entities.filter((e) => e.status === 'trained')).toHaveLength(2);
+      expect((await fetch(`${base}/runs/nope`)).status).toBe(404);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/dfp_training_runs_total\{[^}]*status="succeeded"[^}]*\} 1/);
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await service.stop();
+    }
+  }, 180_000);
+
+  it('SIGTERM: the compiled service answers the request in flight, then exits 0', async () => {
+    const main = join(ROOT, 'services/inference/dist/main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run "pnpm build" first`);
+    const child = spawn(process.execPath, [main], {
+      cwd: ROOT,
+      env: { ...process.env, ...env(dir, { DFP_LOG_LEVEL: 'INFO' }) },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const deadline = Date.now() + 60_000;
+    let address: string | undefined;
+    while (!address && Date.now() < deadline) {
+      address = /"address":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(address).toBeDefined();
+    const many = duoHistory(USERS, AUG30 + 86_400_000, 200, 1);
+    const inFlight = fetch(`${address}/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(many),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { scored: number }).scored).toBe(400);
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/stopping/);
+  }, 120_000);
+});
