@@ -15,6 +15,7 @@ import type { PipelineConfig } from './config';
 import { Scorer } from './infer';
 import {
   type KafkaStreamOptions,
+  type StreamObserver,
   deadLetterSink,
   decodeMessages,
   groupStateDir,
@@ -33,6 +34,7 @@ export async function runKafkaInference(
   ctx: PipelineContext,
   options: KafkaInferenceOptions,
   signal: AbortSignal,
+  observer?: StreamObserver,
 ): Promise<RunReport> {
   const { source } = config;
   const kafka = createKafka(options, ctx.logger);
@@ -48,7 +50,7 @@ export async function runKafkaInference(
   const scorer = new Scorer(config, ctx, { detections, deadLetters }, state);
   const { report } = scorer;
   // After a rebalance another member may have moved an entity's history on: read it back.
-  const hooks = streamStats(report, options.offsetReset, () => scorer.forgetState());
+  const hooks = streamStats(report, options.offsetReset, () => scorer.forgetState(), observer);
   if (!state) ctx.logger.warn("no state folder: a restart begins every entity's day afresh");
 
   try {
@@ -66,6 +68,7 @@ export async function runKafkaInference(
         }
         (report.stream as NonNullable<RunReport['stream']>).messages += messages.length;
         report.batches += 1;
+        observer?.onChunk?.(report);
         report.scoringMs += Date.now() - started;
       },
       signal,

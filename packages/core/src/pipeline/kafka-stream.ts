@@ -121,6 +121,7 @@ export function streamStats(
   report: RunReport,
   offsetReset: 'earliest' | 'latest',
   onAssignment?: () => void,
+  observer?: StreamObserver,
 ): KafkaSourceHooks {
   const stats: StreamStats = { messages: 0, groupJoins: 0, offsetResets: [] };
   report.stream = stats;
@@ -132,5 +133,13 @@ export function streamStats(
     onOffsetReset: (topic, partition) => {
       stats.offsetResets.push({ topic, partition, to: offsetReset });
     },
+    onLag: observer?.onLag,
   };
+}
+
+/** Live figures of a stream for whoever hosts it (a service's metrics). */
+export interface StreamObserver {
+  onLag?(topic: string, partition: number, lag: number): void;
+  /** Called after every handled chunk with the run's report so far. */
+  onChunk?(report: RunReport): void;
 }

@@ -19,6 +19,7 @@ import { EntityStateStore } from '../window/state-store';
 import type { PipelineConfig } from './config';
 import {
   type KafkaStreamOptions,
+  type StreamObserver,
   deadLetterSink,
   decodeMessages,
   groupStateDir,
@@ -175,6 +176,7 @@ export async function runKafkaTraining(
   ctx: PipelineContext,
   options: KafkaStreamOptions,
   signal: AbortSignal,
+  observer?: StreamObserver,
 ): Promise<RunReport> {
   const { source } = config;
   const kafka = createKafka(options, ctx.logger);
@@ -188,7 +190,7 @@ export async function runKafkaTraining(
     stateDir ? new EntityStateStore<TrainingState>(stateDir) : undefined,
   );
   const { report } = trainer;
-  const hooks = streamStats(report, options.offsetReset, () => trainer.forget());
+  const hooks = streamStats(report, options.offsetReset, () => trainer.forget(), observer);
   try {
     await createKafkaSource({ ...options, topics: options.inputTopics }, ctx.logger, hooks).run(
       async (messages) => {
@@ -202,6 +204,7 @@ export async function runKafkaTraining(
         }
         (report.stream as NonNullable<RunReport['stream']>).messages += messages.length;
         report.batches += 1;
+        observer?.onChunk?.(report);
       },
       signal,
     );

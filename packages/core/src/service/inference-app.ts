@@ -15,6 +15,7 @@ import { runWatch } from '../pipeline/watch';
 import { ORIGIN_COLUMNS, decodeRecords } from '../schema/decode';
 import type { SinkRow } from '../sinks/types';
 import { ServiceMetrics } from './metrics';
+import { readinessChecks, streamObserver } from './checks';
 import { buildServer, requireToken } from './server';
 import type { ServiceSettings } from './settings';
 
@@ -54,9 +55,7 @@ export async function buildInferenceService(
 ): Promise<Service> {
   const config = settings.pipeline;
   const metrics = new ServiceMetrics('inference');
-  const app = await buildServer(settings, metrics, logger, [
-    { name: 'model_store', check: async () => void (await ctx.store.list()) },
-  ]);
+  const app = await buildServer(settings, metrics, logger, readinessChecks(settings, ctx));
   const detections = new Collector();
   const deadLetters = new Collector();
   // Every row is kept (threshold 0) so the answer has each record's scores.
@@ -165,7 +164,7 @@ export async function buildInferenceService(
       logger.info({ work: settings.mainWork }, 'main work starting');
       const work =
         settings.mainWork === 'kafka' && settings.kafka
-          ? runKafkaInference(config, ctx, settings.kafka, stopMain.signal)
+          ? runKafkaInference(config, ctx, settings.kafka, stopMain.signal, streamObserver(metrics))
           : (async () => {
               const worker = new Scorer(config, ctx);
               try {

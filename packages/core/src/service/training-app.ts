@@ -17,6 +17,7 @@ import { type PipelineContext, Trainer } from '../pipeline/train';
 import { runWatch } from '../pipeline/watch';
 import type { Service } from './inference-app';
 import { ServiceMetrics } from './metrics';
+import { readinessChecks, streamObserver } from './checks';
 import { buildServer, requireToken } from './server';
 import type { ServiceSettings } from './settings';
 
@@ -42,9 +43,7 @@ export async function buildTrainingService(
 ): Promise<Service> {
   const config = settings.pipeline;
   const metrics = new ServiceMetrics('training');
-  const app = await buildServer(settings, metrics, logger, [
-    { name: 'model_store', check: async () => void (await ctx.store.list()) },
-  ]);
+  const app = await buildServer(settings, metrics, logger, readinessChecks(settings, ctx));
   const runs = new Map<string, Run>();
   const queue: Run[] = [];
   let active: Promise<void> | null = null;
@@ -166,7 +165,7 @@ export async function buildTrainingService(
       logger.info({ work: settings.mainWork }, 'main work starting');
       const work =
         settings.mainWork === 'kafka' && settings.kafka
-          ? runKafkaTraining(config, ctx, settings.kafka, stopMain.signal)
+          ? runKafkaTraining(config, ctx, settings.kafka, stopMain.signal, streamObserver(metrics))
           : runWatch(config, new Trainer(config, ctx), 'training', stopMain.signal, logger);
       main = work.then(
         (report) => metrics.observeReport(report),

@@ -58,6 +58,8 @@ export interface KafkaSourceHooks {
   onAssignment?(assignment: Record<string, number[]>): void;
   /** A partition's offset was out of range and was reset to the `offsetReset` end. */
   onOffsetReset?(topic: string, partition: number): void;
+  /** Messages left behind a partition's end after a chunk was committed. */
+  onLag?(topic: string, partition: number, lag: number): void;
 }
 
 export function createKafka(
@@ -209,6 +211,12 @@ export function createKafkaSource(
               logger?.debug(
                 { topic: batch.topic, partition: batch.partition, offset: next },
                 'offsets committed',
+              );
+              const high = BigInt(batch.highWatermark);
+              hooks.onLag?.(
+                batch.topic,
+                batch.partition,
+                Number(high > BigInt(next) ? high - BigInt(next) : 0n),
               );
               await heartbeat();
             }

@@ -11,7 +11,9 @@ import { buildInferenceService } from '../../src/service/inference-app';
 import { loadServiceSettings } from '../../src/service/settings';
 import { buildTrainingService } from '../../src/service/training-app';
 import { runTraining } from '../../src/pipeline/train';
+import { Kafka, logLevel } from 'kafkajs';
 import { duoHistory, tempDir, testConfig, testContext, writeDuoFile } from '../pipeline/helpers';
+import { kafkaBootstrap, uniqueSuffix } from '../support/services';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TOKEN = 'test-token-0123456789';
@@ -197,6 +199,61 @@ describe('service > http', () => {
       await service.stop();
     }
   }, 180_000);
+
+  it('main work from Kafka: readiness asks the broker, metrics count the stream and its lag', async () => {
+    const brokers = await kafkaBootstrap();
+    const topic = `svc-duo-${uniqueSuffix()}`;
+    const kafka = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [topic, `${topic}-out`, `${topic}-out-dead-letters`].map((t) => ({ topic: t })),
+      waitForLeaders: true,
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: records.map((r) => ({ key: 'k', value: JSON.stringify(r) })),
+    });
+    await producer.disconnect();
+    const settings = await loadServiceSettings(
+      'inference',
+      env(dir, {
+        DFP_BOOTSTRAP_SERVERS: brokers,
+        DFP_INPUT_TOPIC: topic,
+        DFP_OUTPUT_TOPIC: `${topic}-out`,
+        DFP_GROUP_ID: `svc-${topic}`,
+        DFP_KAFKA_BATCH_WAIT_MS: '100',
+      }),
+    );
+    expect(settings.mainWork).toBe('kafka');
+    const service = await buildInferenceService(settings, ctx, ctx.logger);
+    const base = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    service.start();
+    try {
+      const ready = (await (await fetch(`${base}/readyz`)).json()) as { checks: unknown };
+      expect(ready.checks).toEqual({ model_store: 'ok', kafka: 'ok' });
+      let metrics = '';
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        metrics = await (await fetch(`${base}/metrics`)).text();
+        if (/^dfp_rows_scored_total\{[^}]*\} 20$/m.test(metrics)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(metrics).toMatch(/^dfp_rows_scored_total\{[^}]*\} 20$/m);
+      expect(metrics).toMatch(
+        new RegExp(`^dfp_kafka_consumer_lag\\{[^}]*topic="${topic}"[^}]*\\} 0$`, 'm'),
+      );
+      await admin.deleteTopics({ topics: [topic] });
+      const gone = await fetch(`${base}/readyz`);
+      expect(gone.status).toBe(503);
+      expect(JSON.stringify(await gone.json())).toMatch(/missing input topic/);
+    } finally {
+      await service.stop();
+      await admin.disconnect();
+    }
+  }, 120_000);
 
   it('SIGTERM: the compiled service answers the request in flight, then exits 0', async () => {
     const main = join(ROOT, 'services/inference/dist/main.js');

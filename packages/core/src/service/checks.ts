@@ -1,0 +1,62 @@
+/** What `/readyz` asks: the model store, and Kafka and S3 when the configuration uses them. */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { objectsOf } from '../pipeline/stages';
+import type { PipelineContext } from '../pipeline/train';
+import type { StreamObserver } from '../pipeline/kafka-stream';
+import { createKafka } from '../sources/kafka-source';
+import { isS3Uri, parseS3Uri } from '../sources/s3';
+import type { ServiceMetrics } from './metrics';
+import type { ReadinessCheck } from './server';
+import type { ServiceSettings } from './settings';
+
+export function readinessChecks(settings: ServiceSettings, ctx: PipelineContext): ReadinessCheck[] {
+  const config = settings.pipeline;
+  const checks: ReadinessCheck[] = [
+    { name: 'model_store', check: async () => void (await ctx.store.list()) },
+  ];
+  const kafka = settings.kafka;
+  if (kafka) {
+    checks.push({
+      name: 'kafka',
+      check: async () => {
+        const admin = createKafka({ ...kafka, clientId: 'dfp-readiness' }).admin();
+        await admin.connect();
+        try {
+          const topics = new Set(await admin.listTopics());
+          const missing = kafka.inputTopics.filter((t) => !topics.has(t));
+          if (missing.length > 0) throw new Error(`missing input topic(s) ${missing.join(', ')}`);
+        } finally {
+          await admin.disconnect();
+        }
+      },
+    });
+  }
+  const locations = [
+    ...config.inputs,
+    config.output,
+    config.rejectsFile,
+    config.deadLetterFile,
+  ].filter(isS3Uri);
+  const buckets = [...new Set(locations.map((l) => parseS3Uri(l).bucket))];
+  if (buckets.length > 0) {
+    checks.push({
+      name: 's3',
+      check: async () => {
+        const objects = objectsOf(config);
+        for (const bucket of buckets) {
+          await objects.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+        }
+      },
+    });
+  }
+  return checks;
+}
+
+/** Consumer lag and counters of a Kafka main work, into the service's metrics. */
+export function streamObserver(metrics: ServiceMetrics): StreamObserver {
+  return {
+    onLag: (topic, partition, lag) =>
+      metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+    onChunk: (report) => metrics.observeReport(report),
+  };
+}
