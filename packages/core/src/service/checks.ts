@@ -1,5 +1,4 @@
 /** What `/readyz` asks: the model store, and Kafka and S3 when the configuration uses them. */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { objectsOf } from '../pipeline/stages';
 import type { PipelineContext } from '../pipeline/train';
 import type { StreamObserver } from '../pipeline/kafka-stream';
@@ -44,7 +43,7 @@ export function readinessChecks(settings: ServiceSettings, ctx: PipelineContext)
       check: async () => {
         const objects = objectsOf(config);
         for (const bucket of buckets) {
-          await objects.client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+          await objects.probe(bucket);
         }
       },
     });

@@ -11,14 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { DfpError, ErrorCodes, errorMessage } from '../errors';
 
@@ -49,6 +42,14 @@ export interface S3Location {
 }
 
 const FILECACHE = 'filecache::';
+
+/**
+ * The SDK, loaded on first use: runs without S3 never load it (nor see the warnings
+ * it prints on some Node.js versions).
+ */
+function sdk(): typeof import('@aws-sdk/client-s3') {
+  return require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+}
 const GLOB_CHARS = /[*?[\]{}]/;
 
 /** True for `s3://…` and `filecache::s3://…`. */
@@ -110,7 +111,7 @@ export class S3Objects {
       ...(endpoint ? { endpoint } : {}),
     };
     if (!config.region) config.region = 'us-east-1';
-    this.client = new S3Client(config);
+    this.client = new (sdk().S3Client)(config);
     this.deadlineMs = settings.deadlineMs ?? 120_000;
   }
 
@@ -139,7 +140,7 @@ export class S3Objects {
       page += 1;
       const res = await this.call(`list ${s3Uri(bucket, prefix)} (page ${page})`, () =>
         this.client.send(
-          new ListObjectsV2Command({
+          new (sdk().ListObjectsV2Command)({
             Bucket: bucket,
             Prefix: prefix,
             ContinuationToken: token,
@@ -189,7 +190,7 @@ export class S3Objects {
     const known = this.known.get(bare);
     if (known) return known;
     const res = await this.call(`head ${bare}`, () =>
-      this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+      this.client.send(new (sdk().HeadObjectCommand)({ Bucket: bucket, Key: key })),
     );
     const info: ObjectInfo = {
       uri: bare,
@@ -221,7 +222,9 @@ export class S3Objects {
       }
     }
     const bytes = await this.call(`read ${bare}`, async () => {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.client.send(
+        new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key }),
+      );
       if (!res.Body) throw new Error('the response has no body');
       // The whole body is read inside the retried call: a connection cut mid-body is retried too.
       return Buffer.from(await res.Body.transformToByteArray());
@@ -246,7 +249,7 @@ export class S3Objects {
       `write ${uri}`,
       () =>
         this.client.send(
-          new PutObjectCommand({
+          new (sdk().PutObjectCommand)({
             Bucket: bucket,
             Key: key,
             Body: body,
@@ -284,6 +287,13 @@ export class S3Objects {
         await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
       }
     }
+  }
+
+  /** Lists at most one key of a bucket: does the bucket answer with these credentials? */
+  async probe(bucket: string): Promise<void> {
+    await this.call(`list s3://${bucket}/`, () =>
+      this.client.send(new (sdk().ListObjectsV2Command)({ Bucket: bucket, MaxKeys: 1 })),
+    );
   }
 
   destroy(): void {
