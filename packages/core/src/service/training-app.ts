@@ -129,6 +129,21 @@ export async function buildTrainingService(
   );
 
   app.get(
+    '/runs',
+    { schema: { description: 'Recent training runs, newest first', tags: ['training'] } },
+    async () => ({
+      runs: [...runs.values()].reverse().map((r) => ({
+        id: r.id,
+        status: r.status,
+        trigger: r.trigger,
+        queuedAt: r.queuedAt,
+        endedAt: r.endedAt,
+        error: r.error,
+      })),
+    }),
+  );
+
+  app.get(
     '/runs/:id',
     { schema: { description: 'Progress and summary of a training run', tags: ['training'] } },
     async (request, reply) => {

@@ -13,7 +13,12 @@ import { buildTrainingService } from '../../src/service/training-app';
 import { runTraining } from '../../src/pipeline/train';
 import { Kafka, logLevel } from 'kafkajs';
 import { duoHistory, tempDir, testConfig, testContext, writeDuoFile } from '../pipeline/helpers';
-import { kafkaBootstrap, uniqueSuffix } from '../support/services';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { S3Objects } from '../../src/sources/s3';
+import { openModelStore } from '../../src/store/open';
+import { silentLogger } from '../../src/logging';
+import { initBackend } from '../../src/model';
+import { kafkaBootstrap, mlflowUri, s3Server, uniqueSuffix } from '../support/services';
 
 const ROOT = resolve(__dirname, '../../../..');
 const TOKEN = 'test-token-0123456789';
@@ -200,7 +205,7 @@ describe('service > http', () => {
     }
   }, 180_000);
 
-  it('main work from Kafka: readiness asks the broker, metrics count the stream and its lag', async () => {
+  it('Kafka main work: readiness asks the broker; metrics count the stream and lag', async () => {
     const brokers = await kafkaBootstrap();
     const topic = `svc-duo-${uniqueSuffix()}`;
     const kafka = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING });
@@ -287,4 +292,84 @@ describe('service > http', () => {
     expect(await exited).toBe(0);
     expect(out).toMatch(/stopping/);
   }, 120_000);
+});
+
+describe('service > with MLflow and S3', () => {
+  it('trains from S3 into MLflow on its schedule, then scores through MLflow', async () => {
+    await initBackend();
+    const logger = silentLogger();
+    const tracking = await mlflowUri();
+    const s3 = await s3Server();
+    const dir = await tempDir('dfp-svc-real-');
+    const objects = new S3Objects({ endpoint: s3.AWS_ENDPOINT_URL });
+    const bucket = `dfp-svc-${uniqueSuffix()}`;
+    await objects.client.send(new CreateBucketCommand({ Bucket: bucket }));
+    const user = `svc-${uniqueSuffix()}@example.com`;
+    await objects.client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'train/DUO_2022-08-01T00_00_00.000Z.json',
+        Body: JSON.stringify(duoHistory([user], AUG1, 320, 20)),
+      }),
+    );
+    const common = {
+      ...env(dir),
+      DFP_TRACKING_URI: tracking,
+      DFP_EPOCHS: '2',
+      DFP_ENCODER_LAYERS: '16,8',
+      DFP_DECODER_LAYERS: '16',
+      DFP_S3_ENDPOINT: s3.AWS_ENDPOINT_URL,
+    };
+    const ctxFor = (settings: Awaited<ReturnType<typeof loadServiceSettings>>) => ({
+      logger: logger,
+      store: openModelStore(settings.pipeline.trackingUri),
+    });
+    const trainingSettings = await loadServiceSettings('training', {
+      ...common,
+      DFP_TRAIN_USERS: 'individual',
+      DFP_INPUT_FILE: `s3://${bucket}/train/*.json`,
+      DFP_TRAIN_SCHEDULE_S: '1',
+    });
+    const training = await buildTrainingService(trainingSettings, ctxFor(trainingSettings), logger);
+    const trainBase = await training.app.listen({ host: '127.0.0.1', port: 0 });
+    training.start();
+    try {
+      // The schedule trains the configured S3 inputs without being asked.
+      let runs: { trigger: string; status: string }[] = [];
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        runs = ((await (await fetch(`${trainBase}/runs`)).json()) as { runs: typeof runs }).runs;
+        if (runs.some((r) => r.trigger === 'schedule' && r.status === 'succeeded')) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(runs.find((r) => r.trigger === 'schedule')?.status).toBe('succeeded');
+      const ready = (await (await fetch(`${trainBase}/readyz`)).json()) as { checks: unknown };
+      expect(ready.checks).toEqual({ model_store: 'ok', s3: 'ok' });
+    } finally {
+      await training.stop();
+    }
+
+    const inferenceSettings = await loadServiceSettings('inference', common);
+    const inference = await buildInferenceService(
+      inferenceSettings,
+      ctxFor(inferenceSettings),
+      logger,
+    );
+    const base = await inference.app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${base}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(duoHistory([user], AUG30, 5, 1)),
+      });
+      const body = (await res.json()) as { scored: number; scores: { model_version: string }[] };
+      expect(body.scored).toBe(5);
+      expect(body.scores[0].model_version).toMatch(/^DFP-duo-svc-.*:\d+$/);
+      const models = (await (await fetch(`${base}/models`)).json()) as { store: string };
+      expect(models.store).toBe(tracking);
+    } finally {
+      await inference.stop();
+      objects.destroy();
+    }
+  }, 300_000);
 });
