@@ -2,7 +2,8 @@
  * Deployment files: docker-compose.yml resolves with Debian's docker-compose and
  * holds what users expect; the Dockerfiles run as non-root users and check the
  * GPU backend; the Helm chart passes `helm lint`, and `helm template` renders
- * the key fields (helm is built from the Go module proxy by scripts/tools.sh).
+ * the key fields (helm is built from the Go module proxy by scripts/tools.sh). The
+ * Dockerfiles are linted with dockerfile-utils (hadolint is in none of the registries here).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -90,6 +91,20 @@ describe('deploy > docker compose', () => {
     expect(mlflow).toMatch(/^HEALTHCHECK /m);
     expect(mlflow).toMatch(/^USER mlflow$/m);
     expect(mlflow).toMatch(/--serve-artifacts/);
+  });
+
+  it('the Dockerfiles pass a Dockerfile linter (dockerfile-utils)', () => {
+    const { validate } = require('dockerfile-utils') as {
+      validate(text: string): { severity: number; message: string }[];
+    };
+    for (const file of ['docker/Dockerfile', 'docker/mlflow.Dockerfile']) {
+      expect({ file, problems: validate(readFileSync(join(ROOT, file), 'utf8')) }).toEqual({
+        file,
+        problems: [],
+      });
+    }
+    // The linter does see problems: a stage with no FROM and an unknown instruction.
+    expect(validate('RUNN echo\n').length).toBeGreaterThan(0);
   });
 });
 
