@@ -7,6 +7,7 @@
  *   DFP_NOTEBOOK_DIR     data, cache and models (default: the repository's data/ and out/)
  *   DFP_NOTEBOOK_USERS   entities in generated sample data (default 25)
  *   DFP_NOTEBOOK_EPOCHS  training epochs (default: the source's, as Morpheus)
+ *   DFP_TRACKING_URI     the model store (default: file: in DFP_NOTEBOOK_DIR; MLflow in compose)
  */
 const { execFileSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
@@ -47,14 +48,14 @@ async function pipelineConfig(args) {
   const { buildProgram, cliOptions } = core('cli/main.js');
   const { buildConfig } = core('config/options.js');
   const { loadSourceDefinition } = core('schema/loader.js');
-  const { cache, models } = paths();
+  const { cache } = paths();
   const epochs = process.env.DFP_NOTEBOOK_EPOCHS;
   const program = buildProgram().exitOverride();
   program.parse([
     'node',
     'dfp',
     `--cache_dir=${cache}`,
-    `--tracking_uri=file:${models}`,
+    `--tracking_uri=${trackingUri()}`,
     ...(epochs ? [`--epochs=${epochs}`] : []),
     ...args,
   ]);
@@ -62,15 +63,19 @@ async function pipelineConfig(args) {
   return buildConfig({ ...raw, progress: false }, await loadSourceDefinition(raw.source));
 }
 
-/** The model backend, the local model store and a logger (warnings only). */
+function trackingUri() {
+  return process.env.DFP_TRACKING_URI || `file:${paths().models}`;
+}
+
+/** The model backend, the model store and a logger (warnings only). */
 async function context() {
   const { initBackend } = core('model/index.js');
-  const { LocalModelStore } = core('store/local-store.js');
+  const { openModelStore } = core('store/open.js');
   const { createLogger } = core('logging.js');
   const backend = await initBackend('auto');
   return {
     backend,
-    ctx: { logger: createLogger({ level: 'WARNING' }), store: new LocalModelStore(paths().models) },
+    ctx: { logger: createLogger({ level: 'WARNING' }), store: openModelStore(trackingUri()) },
   };
 }
 

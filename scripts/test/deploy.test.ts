@@ -31,7 +31,7 @@ describe('deploy > docker compose', () => {
     const text = execFileSync(compose, ['-f', 'docker-compose.yml', 'config'], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, DFP_API_TOKEN: '' },
+      env: { ...process.env, DFP_API_TOKEN: '', BIND_ADDRESS: '' },
     });
     const doc = YAML.parse(text) as Doc;
     const services = doc.services as Record<string, Doc>;
@@ -40,6 +40,7 @@ describe('deploy > docker compose', () => {
         'inference',
         'jupyter',
         'kafka',
+        'kafka-topics',
         'minio',
         'mlflow',
         'morpheus_pipeline',
@@ -67,6 +68,17 @@ describe('deploy > docker compose', () => {
     expect(services.training.profiles).toEqual(['services']);
     expect(services.morpheus_pipeline_cpu.profiles).toEqual(['cpu']);
     expect(services.kafka.environment.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(services.kafka.environment.KAFKA_LOG_DIRS).toBe('/var/lib/kafka/data');
+    expect(services.inference.depends_on['kafka-topics'].condition).toBe(
+      'service_completed_successfully',
+    );
+    // Published on loopback only unless BIND_ADDRESS says otherwise.
+    for (const service of Object.values(services)) {
+      for (const port of (service.ports ?? []) as (string | Doc)[]) {
+        const host = typeof port === 'string' ? port.split(':')[0] : port.host_ip;
+        expect(host).toBe('127.0.0.1');
+      }
+    }
     expect(Object.keys(doc.volumes)).toEqual(expect.arrayContaining(['mlflow-data', 'dfp-state']));
     // Every variable the file uses has a default or is listed in .env.sample.
     const sample = readFileSync(join(ROOT, '.env.sample'), 'utf8');
@@ -192,5 +204,21 @@ describe('deploy > helm chart', () => {
       'dfp-credentials',
     );
     expect(env.some((e) => e.name === 'DFP_BOOTSTRAP_SERVERS')).toBe(false);
+    expect(env.find((e) => e.name === 'DFP_API_TOKEN').valueFrom.secretKeyRef.optional).toBe(false);
+  });
+
+  it('keeps names within 63 characters and replaces the training pod on upgrade', () => {
+    const release = 'a'.repeat(53);
+    const docs = YAML.parseAllDocuments(
+      execFileSync(helm, ['template', release, join(ROOT, 'helm/dfp')], { encoding: 'utf8' }),
+    )
+      .map((d) => d.toJSON() as Doc)
+      .filter(Boolean);
+    for (const d of docs) expect(d.metadata.name.length).toBeLessThanOrEqual(63);
+    const training = docs.find(
+      (d) => d.kind === 'Deployment' && d.metadata.name.endsWith('-training'),
+    );
+    expect(training?.spec.strategy.type).toBe('Recreate');
+    expect(training?.spec.template.spec.terminationGracePeriodSeconds).toBe(1800);
   });
 });

@@ -1,5 +1,6 @@
 {{- define "dfp.fullname" -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- /* Room for the longest suffix ("-inference", "-secrets") within 63 characters. */ -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "dfp.labels" -}}
@@ -42,13 +43,25 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: {{ .Values.s3.region | quote }}
 - name: DFP_API_TOKEN
   valueFrom:
-    secretKeyRef: { name: {{ include "dfp.secretName" . }}, key: DFP_API_TOKEN, optional: true }
+    secretKeyRef:
+      name: {{ include "dfp.secretName" . }}
+      key: DFP_API_TOKEN
+      # A misspelled existingSecret fails the pod instead of silently disabling the API.
+      optional: {{ not .Values.existingSecret }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
-    secretKeyRef: { name: {{ include "dfp.secretName" . }}, key: AWS_ACCESS_KEY_ID, optional: true }
+    secretKeyRef:
+      name: {{ include "dfp.secretName" . }}
+      key: AWS_ACCESS_KEY_ID
+      # A misspelled existingSecret fails the pod instead of silently disabling the API.
+      optional: {{ not .Values.existingSecret }}
 - name: AWS_SECRET_ACCESS_KEY
   valueFrom:
-    secretKeyRef: { name: {{ include "dfp.secretName" . }}, key: AWS_SECRET_ACCESS_KEY, optional: true }
+    secretKeyRef:
+      name: {{ include "dfp.secretName" . }}
+      key: AWS_SECRET_ACCESS_KEY
+      # A misspelled existingSecret fails the pod instead of silently disabling the API.
+      optional: {{ not .Values.existingSecret }}
 {{- end -}}
 
 {{/* A service's Deployment: $ is the root context, .kind training|inference, .cfg its values. */}}
@@ -66,6 +79,11 @@ spec:
   {{- if not (and (eq .kind "inference") $cfg.autoscaling.enabled) }}
   replicas: {{ $cfg.replicas }}
   {{- end }}
+  {{- if eq .kind "training" }}
+  # One GPU, and runs kept in memory: replace the pod rather than run two side by side.
+  strategy:
+    type: Recreate
+  {{- end }}
   selector:
     matchLabels:
       app.kubernetes.io/instance: {{ $root.Release.Name }}
@@ -80,7 +98,7 @@ spec:
       imagePullSecrets: {{- toYaml . | nindent 8 }}
       {{- end }}
       securityContext: {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
-      terminationGracePeriodSeconds: 120
+      terminationGracePeriodSeconds: {{ $cfg.terminationGracePeriodSeconds }}
       containers:
         - name: {{ .kind }}
           image: "{{ $root.Values.image.repository }}:{{ $root.Values.image.tag }}"

@@ -4,7 +4,9 @@
  * `GET /models` lists the models in the store; the configured Kafka topics or
  * watched inputs are scored in the background as the service's main work.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { getNumbers, withColumns } from '../table';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { Scorer } from '../pipeline/infer';
@@ -42,6 +44,11 @@ class Mutex {
 
 export interface Service {
   app: FastifyInstance;
+  /**
+   * Settles when the main work (Kafka, watch) fails: the process should stop, so that
+   * its supervisor restarts it, rather than stay up doing nothing.
+   */
+  failed: Promise<Error>;
   /** Starts the main work (Kafka or watch) in the background. */
   start(): void;
   /** Stops taking requests, finishes those in flight and the main work's batch, then resolves. */
@@ -67,24 +74,30 @@ export async function buildInferenceService(
   app.post(
     '/score',
     {
-      preHandler: requireToken(settings),
+      onRequest: requireToken(settings),
       schema: {
         description:
           'Scores log records (a JSON array, or {"records": [...]}) and returns the scores of ' +
           'each and the detections among them',
         tags: ['scoring'],
         security: [{ bearer: [] }],
-        body: {
-          oneOf: [
-            { type: 'array' },
-            { type: 'object', required: ['records'], properties: { records: { type: 'array' } } },
-          ],
-        },
+        // The shape is checked in the handler: a schema here would let the validator coerce
+        // a bare value into an array.
       },
     },
-    async (request) => {
-      const body = request.body as unknown[] | { records: unknown[] };
-      const records = Array.isArray(body) ? body : body.records;
+    async (request, reply) => {
+      const body = request.body as unknown;
+      const records = Array.isArray(body)
+        ? body
+        : body && typeof body === 'object' && Array.isArray((body as { records?: unknown }).records)
+          ? (body as { records: unknown[] }).records
+          : null;
+      if (!records) {
+        return reply.code(400).send({
+          error: 'bad_request',
+          message: 'the body must be a JSON array of log records, or {"records": [...]}',
+        });
+      }
       const label = `request ${++requestNo}`;
       return lock.run(async () => {
         detections.rows = [];
@@ -99,17 +112,38 @@ export async function buildInferenceService(
         report.records += records.length;
         report.rejected += decoded.rejects.length;
         report.rows += decoded.table.numRows;
-        if (decoded.table.numRows > 0) await scorer.scoreTable(decoded.table);
+        // A record's origin is its content, not its place in this request: the same record
+        // sent again (a client's retry) is then a repeat, not a new event that would inflate
+        // its entity's logcount.
+        const positions = new Map<string, number[]>();
+        let table = decoded.table;
+        if (table.numRows > 0) {
+          const at = getNumbers(table, ORIGIN_COLUMNS.index);
+          const ids = Array.from(at, (i) => {
+            const id = `request:${createHash('sha256').update(JSON.stringify(records[i])).digest('hex').slice(0, 32)}`;
+            positions.set(id, [...(positions.get(id) ?? []), i]);
+            return id;
+          });
+          table = withColumns(table, [
+            { name: ORIGIN_COLUMNS.source, type: 'string', values: ids },
+            { name: ORIGIN_COLUMNS.index, type: 'int', values: ids.map(() => 0) },
+          ]);
+          await scorer.scoreTable(table);
+        }
         const threshold = config.filterThreshold;
-        const scores = detections.rows.map((row) => ({
-          record: row[ORIGIN_COLUMNS.index],
-          entity: row[config.source.entityColumn],
-          mean_abs_z: row.mean_abs_z,
-          max_abs_z: row.max_abs_z,
-          detection: (row.mean_abs_z as number) >= threshold,
-          model_version: row.model_version,
-          detection_id: row.detection_id,
-        }));
+        const scores = detections.rows
+          .flatMap((row) =>
+            (positions.get(String(row[ORIGIN_COLUMNS.source])) ?? []).map((record) => ({
+              record,
+              entity: row[config.source.entityColumn],
+              mean_abs_z: row.mean_abs_z,
+              max_abs_z: row.max_abs_z,
+              detection: (row.mean_abs_z as number) >= threshold,
+              model_version: row.model_version,
+              detection_id: row.detection_id,
+            })),
+          )
+          .sort((a, b) => a.record - b.record);
         const found = detections.rows.filter((r) => (r.mean_abs_z as number) >= threshold);
         // The scorer counted every row it kept; only those at the threshold are detections.
         report.detections = before.detections + found.length;
@@ -132,7 +166,9 @@ export async function buildInferenceService(
           dead_lettered: deadLetters.rows.map((r) => ({
             entity: r.entity,
             reason: r.reason,
-            record: (r.row as Record<string, unknown>)[ORIGIN_COLUMNS.index],
+            records: positions.get(
+              String((r.row as Record<string, unknown>)[ORIGIN_COLUMNS.source]),
+            ),
           })),
         };
       });
@@ -141,7 +177,10 @@ export async function buildInferenceService(
 
   app.get(
     '/models',
-    { schema: { description: 'Models in the store and their newest versions', tags: ['models'] } },
+    {
+      onRequest: requireToken(settings, true),
+      schema: { description: 'Models in the store and their newest versions', tags: ['models'] },
+    },
     async () => {
       const prefix = `DFP-${config.source.name}-`;
       const names = (await ctx.store.list()).filter((n) => n.startsWith(prefix)).sort();
@@ -156,9 +195,12 @@ export async function buildInferenceService(
   );
 
   const stopMain = new AbortController();
+  let fail: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   let main: Promise<RunReport | void> = Promise.resolve();
   return {
     app,
+    failed,
     start() {
       if (settings.mainWork === 'none') return;
       logger.info({ work: settings.mainWork }, 'main work starting');
@@ -178,7 +220,10 @@ export async function buildInferenceService(
           metrics.observeReport(report);
           return report;
         },
-        (err: unknown) => logger.error({ err: errorMessage(err) }, 'main work stopped'),
+        (err: unknown) => {
+          logger.error({ err: errorMessage(err) }, 'main work failed; the service stops');
+          fail(err instanceof Error ? err : new Error(String(err)));
+        },
       );
     },
     async stop() {

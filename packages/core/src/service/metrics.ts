@@ -23,7 +23,7 @@ export class ServiceMetrics {
 
   constructor(kind: string) {
     this.registry.setDefaultLabels({ service: `dfp-${kind}` });
-    collectDefaultMetrics({ register: this.registry, prefix: 'dfp_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'dfp_' });
     const r = [this.registry];
     this.recordsRead = new Counter({
       name: 'dfp_records_read_total',

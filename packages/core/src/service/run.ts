@@ -53,17 +53,22 @@ export async function runService(kind: ServiceKind): Promise<number> {
       'service ready',
     );
     service.start();
-    await new Promise<void>((resolve) => {
+    const failure = await new Promise<Error | null>((resolve) => {
       const onSignal = (signal: NodeJS.Signals) => {
         logger.info({ signal }, 'stopping: finishing requests and the batch in flight');
-        resolve();
+        resolve(null);
       };
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
+      void service.failed.then(resolve);
     });
     await service.stop();
     await pool?.close();
     logger.info('stopped');
+    if (failure) {
+      process.stderr.write(`dfp-${kind}: main work failed: ${errorMessage(failure)}\n`);
+      return 1;
+    }
     return 0;
   } catch (err) {
     if (err instanceof DfpError) logger.error({ code: err.code }, err.message);

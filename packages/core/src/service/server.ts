@@ -28,10 +28,15 @@ function sameToken(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** A preHandler that lets a request through only with the service's bearer token. */
-export function requireToken(settings: ServiceSettings) {
+/**
+ * An onRequest hook (it runs before the body is read) that lets a request through only
+ * with the service's bearer token. `reads`: for endpoints that only read (model names,
+ * run details), open when no token is configured.
+ */
+export function requireToken(settings: ServiceSettings, reads = false) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (settings.apiToken === null) {
+      if (reads) return;
       return reply.code(403).send({
         error: 'forbidden',
         message: 'DFP_API_TOKEN is not set, so endpoints that change state are disabled',
@@ -99,7 +104,10 @@ export async function buildServer(
   app.setErrorHandler((err, request, reply) => {
     const error = err as Error & { statusCode?: number; code?: string };
     if (isDfpError(error)) {
-      return reply.code(400).send({ error: error.code, message: error.message });
+      // Our own errors: the request's fault (bad input, bad option), or the server's
+      // (a store or sink that does not answer).
+      const serverSide = /STORE_|SINK_|BACKEND/.test(error.code);
+      return reply.code(serverSide ? 503 : 400).send({ error: error.code, message: error.message });
     }
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');

@@ -5,6 +5,7 @@
  * the `dfp` command line. Every bad setting is reported at once, each with its
  * variable, and the result is frozen.
  */
+import { basename, dirname, join, resolve } from 'node:path';
 import { buildProgram, cliOptions } from '../cli/main';
 import { type RawOptions, buildConfig, buildKafkaOptions } from '../config/options';
 import { DfpError, ErrorCodes, errorMessage } from '../errors';
@@ -21,6 +22,8 @@ export interface ServiceSettings {
   /** Bearer token for every endpoint that changes state; null leaves them disabled. */
   apiToken: string | null;
   bodyLimitBytes: number;
+  /** Training: folders that `POST /train` may read (S3 locations are always allowed). */
+  trainInputRoots: string[];
   /** Training: retrain the configured inputs this often; null = never. */
   trainScheduleMs: number | null;
   /** The configured inputs run as the service's main work (Kafka or a watch), if any. */
@@ -78,6 +81,9 @@ export async function loadServiceSettings(
   if (token !== '' && token.length < 16) {
     problems.push('DFP_API_TOKEN: must be at least 16 characters');
   }
+  if (/^change-?me/i.test(token)) {
+    problems.push('DFP_API_TOKEN: still the placeholder of .env.sample; set a random token');
+  }
 
   // The pipeline settings: the command line's parser over the environment alone.
   let raw: RawOptions & { mlBackend?: string } = {} as RawOptions;
@@ -113,7 +119,16 @@ export async function loadServiceSettings(
     // shared validation (it is never read).
     const withInputs = hasInputs ? raw : { ...raw, inputFile: ['(from requests)'] };
     const built = buildConfig({ ...withInputs, progress: false }, source);
-    pipeline = hasInputs ? built : { ...built, inputs: [] };
+    // Detections, rejects and dead letters beside the state, not in the working directory
+    // (read-only in the images), unless set.
+    const outDir = env.DFP_OUTPUT_DIR || join(dirname(resolve(raw.cacheDir)), 'out');
+    const placed = {
+      ...built,
+      output: raw.output ?? join(outDir, basename(built.output)),
+      rejectsFile: raw.rejectsFile ?? join(outDir, basename(built.rejectsFile)),
+      deadLetterFile: raw.deadLetterFile ?? join(outDir, basename(built.deadLetterFile)),
+    };
+    pipeline = hasInputs ? placed : { ...placed, inputs: [] };
     kafka = buildKafkaOptions(raw, source);
   } catch (err) {
     problems.push(err instanceof DfpError ? err.message : errorMessage(err));
@@ -133,6 +148,10 @@ export async function loadServiceSettings(
     apiToken: token === '' ? null : token,
     bodyLimitBytes,
     trainScheduleMs: scheduleS > 0 ? scheduleS * 1000 : null,
+    trainInputRoots: (env.DFP_TRAIN_INPUT_ROOTS || `${join(process.cwd(), 'data')}:/workspace`)
+      .split(':')
+      .filter(Boolean)
+      .map((r) => resolve(r)),
     mainWork,
     mlBackend: raw.mlBackend ?? 'auto',
     logLevel: raw.logLevel ?? 'INFO',

@@ -6,6 +6,8 @@
  * on continuously as the service's main work.
  */
 import { randomUUID } from 'node:crypto';
+import { resolve, sep } from 'node:path';
+import { isS3Uri } from '../sources/s3';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import type { TrainUsers } from '../entities/split';
@@ -36,6 +38,15 @@ interface Run {
 
 const MAX_RUNS_KEPT = 200;
 
+/** S3 locations, and paths inside one of the allowed folders (after resolving `..`). */
+export function inputAllowed(input: string, roots: readonly string[]): boolean {
+  if (isS3Uri(input)) return true;
+  const path = resolve(input);
+  return roots.some(
+    (root) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep),
+  );
+}
+
 export async function buildTrainingService(
   settings: ServiceSettings,
   ctx: PipelineContext,
@@ -57,8 +68,10 @@ export async function buildTrainingService(
     try {
       await trainer.processFiles(await expandInputs(run.inputs, objectsOf(config)));
       const failed = trainer.report.entities.some((e) => e.status === 'failed');
-      run.status = failed ? 'failed' : 'succeeded';
+      const empty = trainer.report.rows === 0;
+      run.status = failed || empty ? 'failed' : 'succeeded';
       if (failed) run.error = 'some entities failed to train; see report.entities';
+      else if (empty) run.error = 'no usable records in the inputs; see report.failedFiles';
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
@@ -105,7 +118,7 @@ export async function buildTrainingService(
   app.post(
     '/train',
     {
-      preHandler: requireToken(settings),
+      onRequest: requireToken(settings),
       schema: {
         description: 'Starts a training run over the given inputs (files, globs, s3://)',
         tags: ['training'],
@@ -123,6 +136,15 @@ export async function buildTrainingService(
     },
     async (request, reply) => {
       const body = request.body as { inputs: string[]; train_users?: TrainUsers };
+      const outside = body.inputs.filter((i) => !inputAllowed(i, settings.trainInputRoots));
+      if (outside.length > 0) {
+        return reply.code(400).send({
+          error: 'input_not_allowed',
+          message:
+            `inputs outside DFP_TRAIN_INPUT_ROOTS (${settings.trainInputRoots.join(', ')}): ` +
+            outside.join(', '),
+        });
+      }
       const run = enqueue(body.inputs, body.train_users ?? config.trainUsers, 'request');
       return reply.code(202).send({ id: run.id, status: run.status, url: `/runs/${run.id}` });
     },
@@ -130,7 +152,10 @@ export async function buildTrainingService(
 
   app.get(
     '/runs',
-    { schema: { description: 'Recent training runs, newest first', tags: ['training'] } },
+    {
+      onRequest: requireToken(settings, true),
+      schema: { description: 'Recent training runs, newest first', tags: ['training'] },
+    },
     async () => ({
       runs: [...runs.values()].reverse().map((r) => ({
         id: r.id,
@@ -145,7 +170,10 @@ export async function buildTrainingService(
 
   app.get(
     '/runs/:id',
-    { schema: { description: 'Progress and summary of a training run', tags: ['training'] } },
+    {
+      onRequest: requireToken(settings, true),
+      schema: { description: 'Progress and summary of a training run', tags: ['training'] },
+    },
     async (request, reply) => {
       const run = runs.get((request.params as { id: string }).id);
       if (!run) return reply.code(404).send({ error: 'not_found', message: 'no such run' });
@@ -165,10 +193,13 @@ export async function buildTrainingService(
   );
 
   const stopMain = new AbortController();
+  let fail: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   let main: Promise<unknown> = Promise.resolve();
   let schedule: NodeJS.Timeout | undefined;
   return {
     app,
+    failed,
     start() {
       if (settings.trainScheduleMs !== null && config.inputs.length > 0) {
         schedule = setInterval(() => {
@@ -184,7 +215,10 @@ export async function buildTrainingService(
           : runWatch(config, new Trainer(config, ctx), 'training', stopMain.signal, logger);
       main = work.then(
         (report) => metrics.observeReport(report),
-        (err: unknown) => logger.error({ err: errorMessage(err) }, 'main work stopped'),
+        (err: unknown) => {
+          logger.error({ err: errorMessage(err) }, 'main work failed; the service stops');
+          fail(err instanceof Error ? err : new Error(String(err)));
+        },
       );
     },
     async stop() {

@@ -92,7 +92,8 @@ function retriable(err: unknown): boolean {
 }
 
 export class S3Objects {
-  readonly client: S3Client;
+  private made: S3Client | null = null;
+  private readonly clientConfig: S3ClientConfig;
   /** Object downloads and cache hits, for reports and tests. */
   readonly stats = { gets: 0, cacheHits: 0, puts: 0, listPages: 0 };
   /** Metadata from the last listing, so that dating and caching need no HEAD request. */
@@ -111,8 +112,14 @@ export class S3Objects {
       ...(endpoint ? { endpoint } : {}),
     };
     if (!config.region) config.region = 'us-east-1';
-    this.client = new (sdk().S3Client)(config);
+    this.clientConfig = config;
     this.deadlineMs = settings.deadlineMs ?? 120_000;
+  }
+
+  /** The SDK client, made on first use. */
+  get client(): S3Client {
+    this.made ??= new (sdk().S3Client)(this.clientConfig);
+    return this.made;
   }
 
   /** Objects whose keys match a pattern: `s3://b/prefix/*.json`, a key, or a prefix ending in /. */
@@ -297,7 +304,7 @@ export class S3Objects {
   }
 
   destroy(): void {
-    this.client.destroy();
+    this.made?.destroy();
   }
 }
 

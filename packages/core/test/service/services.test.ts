@@ -63,6 +63,12 @@ describe('service > settings', () => {
     await expect(loadServiceSettings('training', { DFP_TRAIN_USERS: 'none' })).rejects.toThrow(
       /DFP_TRAIN_USERS=none/,
     );
+    await expect(
+      loadServiceSettings('inference', { DFP_API_TOKEN: 'change-me-to-a-long-random-token' }),
+    ).rejects.toThrow(/placeholder/);
+    // Outputs go beside the state, not into the (read-only) working directory.
+    const placed = await loadServiceSettings('inference', { DFP_CACHE_DIR: '/var/lib/dfp/cache' });
+    expect(placed.pipeline.rejectsFile).toBe('/var/lib/dfp/out/dfp_rejects_duo.jsonl');
   });
 });
 
@@ -128,16 +134,37 @@ describe('service > http', () => {
         { record: 20, field: expect.any(String), reason: expect.stringMatching(/missing/) },
       ]);
 
+      // The same records sent again (a client's retry) are repeats: nothing is scored twice.
+      const again = (await (await post(records, TOKEN)).json()) as {
+        scored: number;
+        duplicates: number;
+      };
+      expect(again).toMatchObject({ scored: 0, duplicates: 20 });
+      for (const bad of [123, 'abc', null, { records: 5 }]) {
+        expect((await post(bad, TOKEN)).status).toBe(400);
+      }
+      // The token is checked before the body is read.
+      const unparsed = await fetch(`${base}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{not json',
+      });
+      expect(unparsed.status).toBe(401);
+
       const metrics = await (await fetch(`${base}/metrics`)).text();
       const value = (name: string) =>
         Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1]);
-      expect(value('dfp_records_read_total')).toBe(21);
+      // 21 records, then the same 20 again (read, and recognised as repeats).
+      expect(value('dfp_records_read_total')).toBe(41);
       expect(value('dfp_records_rejected_total')).toBe(1);
       expect(value('dfp_rows_scored_total')).toBe(20);
       expect(value('dfp_detections_total')).toBe(found);
       expect(value('dfp_model_cache_misses_total')).toBeGreaterThan(0);
 
-      const models = (await (await fetch(`${base}/models`)).json()) as {
+      expect((await fetch(`${base}/models`)).status).toBe(401);
+      const models = (await (
+        await fetch(`${base}/models`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as {
         models: { name: string; version: number }[];
       };
       expect(models.models).toEqual([
@@ -172,7 +199,10 @@ describe('service > http', () => {
   });
 
   it('training: a run started by POST /train is followed to its summary', async () => {
-    const settings = await loadServiceSettings('training', env(dir, { DFP_TRAIN_USERS: 'all' }));
+    const settings = await loadServiceSettings(
+      'training',
+      env(dir, { DFP_TRAIN_USERS: 'all', DFP_TRAIN_INPUT_ROOTS: join(dir, 'train') }),
+    );
     const service = await buildTrainingService(settings, ctx, ctx.logger);
     const base = await service.app.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -184,19 +214,27 @@ describe('service > http', () => {
         });
       expect((await start({ inputs: [] })).status).toBe(400);
       expect((await start({ inputs: ['x'] }, 'nope-nope-nope-nope')).status).toBe(401);
+      // Only folders named in DFP_TRAIN_INPUT_ROOTS (and S3) may be read.
+      for (const outside of ['/etc/passwd', join(dir, 'train', '..', 'models')]) {
+        const refused = await start({ inputs: [outside] });
+        expect(refused.status).toBe(400);
+        expect(JSON.stringify(await refused.json())).toMatch(/outside DFP_TRAIN_INPUT_ROOTS/);
+      }
       const res = await start({ inputs: [join(dir, 'train')], train_users: 'individual' });
       expect(res.status).toBe(202);
       const { id, url } = (await res.json()) as { id: string; url: string };
       let run: { status: string; report: { entities: { status: string }[] } | null } | null = null;
       const deadline = Date.now() + 120_000;
+      const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+      expect((await fetch(`${base}${url}`)).status).toBe(401);
       while (Date.now() < deadline) {
-        run = (await (await fetch(`${base}${url}`)).json()) as typeof run;
+        run = (await (await fetch(`${base}${url}`, auth)).json()) as typeof run;
         if (run?.status === 'succeeded' || run?.status === 'failed') break;
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(run?.status).toBe('succeeded');
       expect(run?.report?.entities.filter((e) => e.status === 'trained')).toHaveLength(2);
-      expect((await fetch(`${base}/runs/nope`)).status).toBe(404);
+      expect((await fetch(`${base}/runs/nope`, auth)).status).toBe(404);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       expect(metrics).toMatch(/dfp_training_runs_total\{[^}]*status="succeeded"[^}]*\} 1/);
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
@@ -258,6 +296,22 @@ describe('service > http', () => {
       await service.stop();
       await admin.disconnect();
     }
+  }, 120_000);
+
+  it('a failed main work stops the compiled service with exit 1', async () => {
+    const main = join(ROOT, 'services/inference/dist/main.js');
+    const child = spawn(process.execPath, [main], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...env(dir, { DFP_BOOTSTRAP_SERVERS: '127.0.0.1:1', DFP_INPUT_TOPIC: 'duo-logs' }),
+      },
+    });
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((done) => child.on('exit', (c) => done(c)));
+    expect(code).toBe(1);
+    expect(out).toMatch(/main work failed/);
   }, 120_000);
 
   it('SIGTERM: the compiled service answers the request in flight, then exits 0', async () => {
@@ -338,7 +392,10 @@ describe('service > with MLflow and S3', () => {
       let runs: { trigger: string; status: string }[] = [];
       const deadline = Date.now() + 120_000;
       while (Date.now() < deadline) {
-        runs = ((await (await fetch(`${trainBase}/runs`)).json()) as { runs: typeof runs }).runs;
+        const res = await fetch(`${trainBase}/runs`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        runs = ((await res.json()) as { runs: typeof runs }).runs;
         if (runs.some((r) => r.trigger === 'schedule' && r.status === 'succeeded')) break;
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -365,7 +422,10 @@ describe('service > with MLflow and S3', () => {
       const body = (await res.json()) as { scored: number; scores: { model_version: string }[] };
       expect(body.scored).toBe(5);
       expect(body.scores[0].model_version).toMatch(/^DFP-duo-svc-.*:\d+$/);
-      const models = (await (await fetch(`${base}/models`)).json()) as { store: string };
+      expect((await fetch(`${base}/models`)).status).toBe(401);
+      const models = (await (
+        await fetch(`${base}/models`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as { store: string };
       expect(models.store).toBe(tracking);
     } finally {
       await inference.stop();
