@@ -487,6 +487,11 @@ async function runAll(config: PipelineConfig, ctx: PipelineContext): Promise<num
 }
 
 if (require.main === module) {
+  // `dfp --help | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   // Exit when done: a client left half-open by a failure (a broker that never answered)
   // must not keep the process alive.
   main(process.argv).then(
