@@ -338,7 +338,11 @@ describe('service > http', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify(many),
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // SIGTERM once the service has the request (its log says so), not before.
+    const seen = Date.now() + 30_000;
+    while (!/"url":"\/score"/.test(out) && Date.now() < seen) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(200);
