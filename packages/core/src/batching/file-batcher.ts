@@ -25,8 +25,11 @@ export interface FileBatch {
   periods: number;
 }
 
-const ISO_IN_NAME =
-  /(\d{4})-(\d{1,2})-(\d{1,2})(?:[T_ ](\d{1,2})(?:[:_.-]?(\d{2}))?(?:[:_.-]?(\d{2}))?(?:\.(\d{1,9}))?Z?)?/;
+// Date, then an optional time: hour, minute and second with any separator, a fraction, a Z.
+const ISO_IN_NAME = new RegExp(
+  String.raw`(\d{4})-(\d{1,2})-(\d{1,2})` +
+    String.raw`(?:[T_ ](\d{1,2})(?:[:_.-]?(\d{2}))?(?:[:_.-]?(\d{2}))?(?:\.(\d{1,9}))?Z?)?`,
+);
 const COMPACT_IN_NAME = /(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?Z/;
 
 /** The UTC time written in a file name, or null. */

@@ -125,8 +125,9 @@ function checkNumbersFinite(
     if (v === Infinity || v === -Infinity) {
       throw new DfpError(
         ErrorCodes.MODEL_NON_FINITE,
-        `feature ${feature}${entityLabel(entity)} has a non-finite value (${v}) at row ${i + rowOffset}; ` +
-          'fix the input or drop the row (missing values are fine: they become the training mean)',
+        `feature ${feature}${entityLabel(entity)} has a non-finite value (${v}) ` +
+          `at row ${i + rowOffset}; fix the input or drop the row ` +
+          '(missing values are fine: they become the training mean)',
         { details: { entity, feature, row: i + rowOffset, value: v } },
       );
     }
@@ -148,7 +149,8 @@ export function fitFeatures(
     if (!hasColumn(table, name)) {
       throw new DfpError(
         ErrorCodes.MODEL_TRAINING_FAILED,
-        `training table${entityLabel(entity)} has no column ${name} (has ${columnNames(table).join(', ')})`,
+        `training table${entityLabel(entity)} has no column ${name} ` +
+          `(has ${columnNames(table).join(', ')})`,
         { details: { entity, feature: name } },
       );
     }
@@ -168,7 +170,8 @@ export function fitFeatures(
       throw new DfpError(
         ErrorCodes.MODEL_TRAINING_FAILED,
         `feature ${name}${entityLabel(entity)} is a ${type} column; the model takes int/float ` +
-          '(numeric), bool (binary) or string (categorical) columns; derive a number from it instead',
+          '(numeric), bool (binary) or string (categorical) columns; ' +
+          'derive a number from it instead',
         { details: { entity, feature: name, type } },
       );
     }
@@ -187,7 +190,8 @@ function checkColumn(table: Table, spec: FeatureSpec, entity: string | undefined
   if (!hasColumn(table, spec.name)) {
     throw new DfpError(
       ErrorCodes.SCHEMA_INVALID,
-      `table${entityLabel(entity)} lacks model feature ${spec.name} (has ${columnNames(table).join(', ')})`,
+      `table${entityLabel(entity)} lacks model feature ${spec.name} ` +
+        `(has ${columnNames(table).join(', ')})`,
       { details: { entity, feature: spec.name } },
     );
   }
@@ -195,7 +199,8 @@ function checkColumn(table: Table, spec: FeatureSpec, entity: string | undefined
   if (!ACCEPTED[spec.kind].includes(type)) {
     throw new DfpError(
       ErrorCodes.SCHEMA_INVALID,
-      `feature ${spec.name}${entityLabel(entity)} is a ${type} column but the model learned it as ` +
+      `feature ${spec.name}${entityLabel(entity)} is a ${type} column ` +
+        'but the model learned it as ' +
         `${spec.kind} (${ACCEPTED[spec.kind].join('/')})`,
       { details: { entity, feature: spec.name, type, kind: spec.kind } },
     );

@@ -7,17 +7,16 @@
  * unusable records go to the dead-letter topic with the error and their source
  * topic, partition and offset.
  */
-import { errorMessage } from '../errors';
 import { KafkaSink } from '../sinks/kafka-sink';
-import { createKafka, createKafkaSource } from '../sources/kafka-source';
+import { createKafka } from '../sources/kafka-source';
 import { EntityStateStore } from '../window/state-store';
 import type { PipelineConfig } from './config';
 import { Scorer } from './infer';
 import {
   type KafkaStreamOptions,
   type StreamObserver,
+  consumeStream,
   deadLetterSink,
-  decodeMessages,
   groupStateDir,
   streamStats,
 } from './kafka-stream';
@@ -54,24 +53,16 @@ export async function runKafkaInference(
   if (!state) ctx.logger.warn("no state folder: a restart begins every entity's day afresh");
 
   try {
-    await createKafkaSource({ ...options, topics: options.inputTopics }, ctx.logger, hooks).run(
-      async (messages) => {
-        const started = Date.now();
-        try {
-          const { table, bad } = decodeMessages(messages, source, report);
-          // Dead letters first: a crash after them re-reads the chunk, never loses a bad record.
-          await deadLetters.write(bad);
-          if (table) await scorer.scoreTable(table);
-        } catch (err) {
-          ctx.logger.error({ err: errorMessage(err) }, 'kafka batch failed; it will be re-read');
-          throw err;
-        }
-        (report.stream as NonNullable<RunReport['stream']>).messages += messages.length;
-        report.batches += 1;
-        observer?.onChunk?.(report);
-        report.scoringMs += Date.now() - started;
-      },
+    report.scoringMs += await consumeStream(
+      options,
+      source,
+      report,
+      deadLetters,
+      hooks,
+      ctx.logger,
+      (table) => scorer.scoreTable(table),
       signal,
+      observer,
     );
   } finally {
     scorer.close();

@@ -11,7 +11,14 @@ import { decodeRecords } from '../schema/decode';
 import type { SourceDefinition } from '../schema/types';
 import { KafkaSink } from '../sinks/kafka-sink';
 import type { SinkRow } from '../sinks/types';
-import type { KafkaConnection, KafkaSourceHooks, SourceMessage } from '../sources/kafka-source';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logging';
+import {
+  type KafkaConnection,
+  type KafkaSourceHooks,
+  type SourceMessage,
+  createKafkaSource,
+} from '../sources/kafka-source';
 import { type Table, concatTables, sortByNumber } from '../table';
 import type { RunReport, StreamStats } from './report';
 
@@ -142,4 +149,43 @@ export interface StreamObserver {
   onLag?(topic: string, partition: number, lag: number): void;
   /** Called after every handled chunk with the run's report so far. */
   onChunk?(report: RunReport): void;
+}
+
+/**
+ * Consumes the input topics until `signal` aborts. Each chunk is decoded, its bad records
+ * published to the dead-letter topic first (a crash after that re-reads the chunk, never
+ * loses a bad record), then its rows handed to `handle`; the source commits the chunk's
+ * offsets only after this resolves. Returns the time spent on chunks, in ms.
+ */
+export async function consumeStream(
+  options: KafkaStreamOptions,
+  source: SourceDefinition,
+  report: RunReport,
+  deadLetters: KafkaSink,
+  hooks: KafkaSourceHooks,
+  logger: Logger,
+  handle: (table: Table) => Promise<void>,
+  signal: AbortSignal,
+  observer?: StreamObserver,
+): Promise<number> {
+  let busyMs = 0;
+  await createKafkaSource({ ...options, topics: options.inputTopics }, logger, hooks).run(
+    async (messages) => {
+      const started = Date.now();
+      try {
+        const { table, bad } = decodeMessages(messages, source, report);
+        await deadLetters.write(bad);
+        if (table) await handle(table);
+      } catch (err) {
+        logger.error({ err: errorMessage(err) }, 'kafka batch failed; it will be re-read');
+        throw err;
+      }
+      (report.stream as StreamStats).messages += messages.length;
+      report.batches += 1;
+      observer?.onChunk?.(report);
+      busyMs += Date.now() - started;
+    },
+    signal,
+  );
+  return busyMs;
 }

@@ -12,7 +12,7 @@
  * crash) are recognised and not counted twice.
  */
 import { errorMessage } from '../errors';
-import { createKafka, createKafkaSource } from '../sources/kafka-source';
+import { createKafka } from '../sources/kafka-source';
 import { type Table } from '../table';
 import { TrainingWindows, type TrainingStateMeta } from '../window/rolling-window';
 import { EntityStateStore } from '../window/state-store';
@@ -20,8 +20,8 @@ import type { PipelineConfig } from './config';
 import {
   type KafkaStreamOptions,
   type StreamObserver,
+  consumeStream,
   deadLetterSink,
-  decodeMessages,
   groupStateDir,
   streamStats,
 } from './kafka-stream';
@@ -192,21 +192,16 @@ export async function runKafkaTraining(
   const { report } = trainer;
   const hooks = streamStats(report, options.offsetReset, () => trainer.forget(), observer);
   try {
-    await createKafkaSource({ ...options, topics: options.inputTopics }, ctx.logger, hooks).run(
-      async (messages) => {
-        try {
-          const { table, bad } = decodeMessages(messages, source, report);
-          await deadLetters.write(bad);
-          if (table) await trainer.add(table);
-        } catch (err) {
-          ctx.logger.error({ err: errorMessage(err) }, 'kafka batch failed; it will be re-read');
-          throw err;
-        }
-        (report.stream as NonNullable<RunReport['stream']>).messages += messages.length;
-        report.batches += 1;
-        observer?.onChunk?.(report);
-      },
+    await consumeStream(
+      options,
+      source,
+      report,
+      deadLetters,
+      hooks,
+      ctx.logger,
+      (table) => trainer.add(table),
       signal,
+      observer,
     );
     ctx.logger.info('stopped consuming; waiting for the trainings in flight');
     await trainer.drain();

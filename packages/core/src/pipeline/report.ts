@@ -25,6 +25,21 @@ export interface StreamStats {
   offsetResets: { topic: string; partition: number; to: 'earliest' | 'latest' }[];
 }
 
+/** What a watcher saw. */
+export interface WatchStats {
+  polls: number;
+  /** Files and objects processed (recorded in the ledger). */
+  processed: number;
+  /** Attempts that failed and were left for the next poll (e.g. unreadable for a while). */
+  retried: number;
+  /** Files given up after `maxAttempts` failures of the same version (recorded as failed). */
+  givenUp: number;
+  /** Of those processed, dated before one processed earlier. */
+  late: number;
+  /** Left for a later poll because they were still changing. */
+  deferred: number;
+}
+
 export interface RunReport {
   mode: 'training' | 'inference';
   source: string;
@@ -59,14 +74,7 @@ export interface RunReport {
   /** Kafka runs only. */
   stream?: StreamStats;
   /** `--watch_inputs` runs only. */
-  watch?: {
-    polls: number;
-    processed: number;
-    retried: number;
-    givenUp: number;
-    late: number;
-    deferred: number;
-  };
+  watch?: WatchStats;
 }
 
 export function emptyReport(mode: RunReport['mode'], source: string): RunReport {

@@ -21,7 +21,7 @@ import { type S3Objects, isS3Uri } from '../sources/s3';
 import { errorMessage } from '../errors';
 import type { PipelineConfig } from './config';
 import { type InputInfo, expandInputs, inputInfo } from './inputs';
-import type { RunReport } from './report';
+import type { RunReport, WatchStats } from './report';
 import { objectsOf } from './stages';
 
 interface LedgerEntry {
@@ -104,20 +104,6 @@ export interface WatchOptions {
   /** Failures of one version of a file before it is recorded as failed. Default 3. */
   maxAttempts?: number;
   logger?: Logger;
-}
-
-export interface WatchStats {
-  polls: number;
-  /** Files and objects processed (recorded in the ledger). */
-  processed: number;
-  /** Attempts that failed and were left for the next poll (e.g. unreadable for a while). */
-  retried: number;
-  /** Files given up after `maxAttempts` failures of the same version (recorded as failed). */
-  givenUp: number;
-  /** Of those, dated before one processed earlier. */
-  late: number;
-  /** Left for a later poll because they were still changing. */
-  deferred: number;
 }
 
 async function listing(

@@ -7,17 +7,16 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { getNumbers, withColumns } from '../table';
-import { errorMessage } from '../errors';
 import type { Logger } from '../logging';
 import { Scorer } from '../pipeline/infer';
 import { runKafkaInference } from '../pipeline/kafka-inference';
-import type { RunReport } from '../pipeline/report';
 import type { PipelineContext } from '../pipeline/train';
 import { runWatch } from '../pipeline/watch';
 import { ORIGIN_COLUMNS, decodeRecords } from '../schema/decode';
 import type { SinkRow } from '../sinks/types';
 import { ServiceMetrics } from './metrics';
 import { readinessChecks, streamObserver } from './checks';
+import { MainWork } from './main-work';
 import { buildServer, requireToken } from './server';
 import type { ServiceSettings } from './settings';
 
@@ -120,7 +119,8 @@ export async function buildInferenceService(
         if (table.numRows > 0) {
           const at = getNumbers(table, ORIGIN_COLUMNS.index);
           const ids = Array.from(at, (i) => {
-            const id = `request:${createHash('sha256').update(JSON.stringify(records[i])).digest('hex').slice(0, 32)}`;
+            const digest = createHash('sha256').update(JSON.stringify(records[i])).digest('hex');
+            const id = `request:${digest.slice(0, 32)}`;
             positions.set(id, [...(positions.get(id) ?? []), i]);
             return id;
           });
@@ -194,42 +194,28 @@ export async function buildInferenceService(
     },
   );
 
-  const stopMain = new AbortController();
-  let fail: (err: Error) => void = () => undefined;
-  const failed = new Promise<Error>((resolve) => (fail = resolve));
-  let main: Promise<RunReport | void> = Promise.resolve();
+  const main = new MainWork(metrics, logger);
   return {
     app,
-    failed,
+    failed: main.failed,
     start() {
       if (settings.mainWork === 'none') return;
-      logger.info({ work: settings.mainWork }, 'main work starting');
-      const work =
+      main.start(settings.mainWork, (signal) =>
         settings.mainWork === 'kafka' && settings.kafka
-          ? runKafkaInference(config, ctx, settings.kafka, stopMain.signal, streamObserver(metrics))
+          ? runKafkaInference(config, ctx, settings.kafka, signal, streamObserver(metrics))
           : (async () => {
               const worker = new Scorer(config, ctx);
               try {
-                return await runWatch(config, worker, 'inference', stopMain.signal, logger);
+                return await runWatch(config, worker, 'inference', signal, logger);
               } finally {
                 worker.close();
               }
-            })();
-      main = work.then(
-        (report) => {
-          metrics.observeReport(report);
-          return report;
-        },
-        (err: unknown) => {
-          logger.error({ err: errorMessage(err) }, 'main work failed; the service stops');
-          fail(err instanceof Error ? err : new Error(String(err)));
-        },
+            })(),
       );
     },
     async stop() {
       await app.close();
-      stopMain.abort();
-      await main;
+      await main.stop();
       scorer.close();
     },
   };

@@ -20,6 +20,7 @@ import { runWatch } from '../pipeline/watch';
 import type { Service } from './inference-app';
 import { ServiceMetrics } from './metrics';
 import { readinessChecks, streamObserver } from './checks';
+import { MainWork } from './main-work';
 import { buildServer, requireToken } from './server';
 import type { ServiceSettings } from './settings';
 
@@ -192,14 +193,11 @@ export async function buildTrainingService(
     },
   );
 
-  const stopMain = new AbortController();
-  let fail: (err: Error) => void = () => undefined;
-  const failed = new Promise<Error>((resolve) => (fail = resolve));
-  let main: Promise<unknown> = Promise.resolve();
+  const main = new MainWork(metrics, logger);
   let schedule: NodeJS.Timeout | undefined;
   return {
     app,
-    failed,
+    failed: main.failed,
     start() {
       if (settings.trainScheduleMs !== null && config.inputs.length > 0) {
         schedule = setInterval(() => {
@@ -208,25 +206,17 @@ export async function buildTrainingService(
         }, settings.trainScheduleMs);
       }
       if (settings.mainWork === 'none') return;
-      logger.info({ work: settings.mainWork }, 'main work starting');
-      const work =
+      main.start(settings.mainWork, (signal) =>
         settings.mainWork === 'kafka' && settings.kafka
-          ? runKafkaTraining(config, ctx, settings.kafka, stopMain.signal, streamObserver(metrics))
-          : runWatch(config, new Trainer(config, ctx), 'training', stopMain.signal, logger);
-      main = work.then(
-        (report) => metrics.observeReport(report),
-        (err: unknown) => {
-          logger.error({ err: errorMessage(err) }, 'main work failed; the service stops');
-          fail(err instanceof Error ? err : new Error(String(err)));
-        },
+          ? runKafkaTraining(config, ctx, settings.kafka, signal, streamObserver(metrics))
+          : runWatch(config, new Trainer(config, ctx), 'training', signal, logger),
       );
     },
     async stop() {
       clearInterval(schedule);
       await app.close();
-      stopMain.abort();
       queue.length = 0;
-      await Promise.all([main, active]);
+      await Promise.all([main.stop(), active]);
     },
   };
 }

@@ -1,6 +1,9 @@
 /** Helpers for tests against the real broker: topics, producing, reading back. */
 import { Kafka, type Admin, logLevel } from 'kafkajs';
 import { kafkaBootstrap, uniqueSuffix } from '../support/services';
+import { until } from '../support/until';
+
+export { until };
 
 export interface Seen {
   topic: string;
@@ -69,19 +72,6 @@ export async function reader(b: Broker, topics: string[]) {
     },
   });
   return { seen, stop: () => consumer.disconnect() };
-}
-
-/** Waits until `check` holds, polling; fails with `what` after `timeoutMs`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Committed offset and end offset of each partition of a topic for a group. */

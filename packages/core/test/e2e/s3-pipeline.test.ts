@@ -15,6 +15,7 @@ import { runWatch } from '../../src/pipeline/watch';
 import { readRecords } from '../../src/sources/files';
 import { S3Objects } from '../../src/sources/s3';
 import { LocalModelStore } from '../../src/store/local-store';
+import { until } from '../support/until';
 import { tempDir, testConfig, testContext } from '../pipeline/helpers';
 import { s3Server, uniqueSuffix } from '../support/services';
 
@@ -38,14 +39,6 @@ function jsonl(text: string): Row[] {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Row);
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('e2e > pipeline over S3', () => {

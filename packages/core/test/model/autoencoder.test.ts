@@ -218,7 +218,7 @@ describe('model > autoencoder > scoring', () => {
     model.dispose();
   });
 
-  it('computes z = |loss − μ_f| / σ_f from calibration, numeric loss from the pred', async () => {
+  it('z = |loss − μ_f| / σ_f from calibration; numeric loss from the prediction', async () => {
     const model = await trainAutoencoder(authTable(200), AUTH_FEATURES, SMALL);
     const table = authTable(40, 9);
     const scores = model.score(table);

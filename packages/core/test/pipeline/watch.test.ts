@@ -6,15 +6,8 @@
 import { utimes, writeFile, appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WatchLedger, watchInputs } from '../../src/pipeline/watch';
+import { until } from '../support/until';
 import { tempDir } from './helpers';
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('pipeline > watch', () => {
   it('defers a changing file, retries a failing one, and resumes from its ledger', async () => {
