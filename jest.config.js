@@ -1,6 +1,6 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/jest.environment.js',
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/scripts'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {

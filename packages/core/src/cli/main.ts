@@ -7,7 +7,13 @@
 import { Command, Option } from 'commander';
 import { DfpError, errorMessage } from '../errors';
 import { createLogger } from '../logging';
-import { type BackendRequest, createTrainerPool, initBackend } from '../model';
+import {
+  type BackendRequest,
+  createTrainerPool,
+  initBackend,
+  scoringEngine,
+  setScoringEngine,
+} from '../model';
 import type { PipelineConfig } from '../pipeline/config';
 import { Scorer, runInference } from '../pipeline/infer';
 import { runWatch } from '../pipeline/watch';
@@ -317,6 +323,13 @@ export function buildProgram(): Command {
       ).default('auto'),
     )
     .addOption(
+      option(
+        '--scoring_engine <name>',
+        'auto (ONNX Runtime when installed, else tfjs), onnx or tfjs: what scores rows',
+        'DFP_SCORING_ENGINE',
+      ).default('auto'),
+    )
+    .addOption(
       option('--log_level <level>', 'CRITICAL, ERROR, WARNING, INFO or DEBUG').default(
         DEFAULTS.logLevel,
       ),
@@ -408,6 +421,7 @@ async function watch(config: PipelineConfig, ctx: PipelineContext): Promise<RunR
 
 export interface CliOptions extends Omit<RawOptions, 'progress'> {
   mlBackend: string;
+  scoringEngine: string;
   noProgress: boolean;
 }
 
@@ -443,7 +457,12 @@ export async function main(argv: string[]): Promise<number> {
     );
     const kafka = buildKafkaOptions(opts as unknown as RawOptions, source);
     const backend = await initBackend(opts.mlBackend as 'auto');
-    logger.info({ backend, source: source.name, trainUsers: config.trainUsers }, 'starting');
+    setScoringEngine(opts.scoringEngine);
+    const engine = scoringEngine();
+    logger.info(
+      { backend, scoringEngine: engine, source: source.name, trainUsers: config.trainUsers },
+      'starting',
+    );
     const store = openModelStore(config.trackingUri);
     const pool =
       config.trainUsers === 'none'

@@ -2,7 +2,7 @@
  * Splits a batch by entity: one table per entity id, plus (when asked) the
  * generic table holding every kept row, for the fallback model.
  */
-import { type Table, getStrings, takeRows } from '../table';
+import { type Table, getStrings, takeRowGroups, takeRows } from '../table';
 
 export type TrainUsers = 'all' | 'generic' | 'individual' | 'none';
 
@@ -60,9 +60,12 @@ export function splitByEntity(table: Table, options: SplitOptions): EntityBatch[
     });
   }
   if (options.includeIndividual) {
-    for (const id of [...byEntity.keys()].sort()) {
-      out.push({ entity: id, table: takeRows(table, byEntity.get(id) as number[]) });
-    }
+    const entities = [...byEntity.keys()].sort();
+    const tables = takeRowGroups(
+      table,
+      entities.map((id) => byEntity.get(id) as number[]),
+    );
+    entities.forEach((id, i) => out.push({ entity: id, table: tables[i] }));
   }
   return out;
 }

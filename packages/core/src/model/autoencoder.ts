@@ -23,6 +23,7 @@ import {
   outputDim,
   rowLosses,
 } from './network';
+import { OnnxRunner, scoringEngine } from './onnx';
 import type { AutoencoderOptions } from './options';
 
 export const FORMAT_VERSION = 1;
@@ -77,6 +78,11 @@ export interface Autoencoder {
    * `max_abs_z` and `mean_abs_z`; one value per input row.
    */
   score(table: Table, options?: ScoreOptions): ColumnData[];
+  /**
+   * The same columns from the process's scoring engine (`scoringEngine()`):
+   * ONNX Runtime when it is available, else the tfjs forward of `score`.
+   */
+  scoreAsync(table: Table, options?: ScoreOptions): Promise<ColumnData[]>;
   /** Per-row losses, one array per feature in model order. */
   perRowLosses(table: Table, options?: ScoreOptions): Float32Array[];
   /** Frees the weights; the model cannot be used afterwards. */
@@ -141,6 +147,7 @@ function nonFinite(
 class AutoencoderModel implements Autoencoder {
   readonly features: readonly ModelFeature[];
   private params: tf.Tensor[] | undefined;
+  private runner: Promise<OnnxRunner> | undefined;
 
   constructor(
     readonly metadata: ModelMetadata,
@@ -177,14 +184,42 @@ class AutoencoderModel implements Autoencoder {
       this.metadata.options.evalBatchSize,
       withOutputs,
     );
+    this.checkLosses(result.losses, entity);
+    return { ...result, rows: data.rows, entity };
+  }
+
+  private checkLosses(losses: Float32Array, entity: string | undefined): void {
     const nFeatures = this.features.length;
-    for (let i = 0; i < result.losses.length; i++) {
-      if (!Number.isFinite(result.losses[i])) {
+    for (let i = 0; i < losses.length; i++) {
+      if (!Number.isFinite(losses[i])) {
         const feature = this.features[i % nFeatures].name;
-        throw nonFinite('loss', entity, feature, Math.floor(i / nFeatures), result.losses[i]);
+        throw nonFinite('loss', entity, feature, Math.floor(i / nFeatures), losses[i]);
       }
     }
-    return { ...result, rows: data.rows, entity };
+  }
+
+  private onnx(): Promise<OnnxRunner> {
+    if (!this.runner) {
+      const weights = this.live().map((t) => t.dataSync() as Float32Array);
+      const names = this.features.filter((f) => f.kind === 'categorical').map((f) => f.name);
+      const runner = OnnxRunner.create(this.metadata.network, names, weights);
+      this.runner = runner;
+      // A failed session is not kept: the next call tries again.
+      runner.catch(() => {
+        if (this.runner === runner) this.runner = undefined;
+      });
+    }
+    return this.runner;
+  }
+
+  async scoreAsync(table: Table, options?: ScoreOptions): Promise<ColumnData[]> {
+    if (scoringEngine() === 'tfjs') return this.score(table, options);
+    const runner = await this.onnx();
+    const entity = options?.entity ?? this.metadata.training.entity;
+    const data = encodeRows(table, this.metadata.features, entity);
+    const { losses, outputs } = await runner.evaluate(data);
+    this.checkLosses(losses, entity);
+    return this.columns(losses, outputs, data.rows, entity);
   }
 
   perRowLosses(table: Table, options?: ScoreOptions): Float32Array[] {
@@ -199,7 +234,16 @@ class AutoencoderModel implements Autoencoder {
 
   score(table: Table, options?: ScoreOptions): ColumnData[] {
     const { losses, outputs, rows, entity } = this.run(table, options, true);
-    const out = outputs as Float32Array;
+    return this.columns(losses, outputs as Float32Array, rows, entity);
+  }
+
+  /** Result columns from per-row losses and head outputs. */
+  private columns(
+    losses: Float32Array,
+    out: Float32Array,
+    rows: number,
+    entity: string | undefined,
+  ): ColumnData[] {
     const width = outputDim(this.metadata.network);
     const n = this.features.length;
     const columns: ColumnData[] = [];
@@ -271,6 +315,10 @@ class AutoencoderModel implements Autoencoder {
   dispose(): void {
     if (this.params) tf.dispose(this.params);
     this.params = undefined;
+    const runner = this.runner;
+    this.runner = undefined;
+    // Releasing frees the session's native memory; a failure there changes nothing for callers.
+    runner?.then((r) => r.release()).catch(() => undefined);
   }
 }
 

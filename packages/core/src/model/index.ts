@@ -37,6 +37,14 @@ export type {
   TrainingSummary,
 } from './autoencoder';
 export { trainAutoencoder } from './train';
+export {
+  SCORING_ENGINES,
+  SCORING_ENGINE_ENV,
+  onnxModelBytes,
+  scoringEngine,
+  setScoringEngine,
+} from './onnx';
+export type { ScoringEngineRequest } from './onnx';
 export type { EpochInfo, TrainingHooks } from './train';
 export { deserializeModel, parseMetadata, serializeModel } from './serialize';
 export type { SerializedMetadata, SerializedModel, WeightEntry } from './serialize';

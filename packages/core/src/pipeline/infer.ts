@@ -214,7 +214,7 @@ export class Scorer {
       const { model, version, fallbackReason } = resolution.resolved;
       let scores;
       try {
-        scores = model.score(fresh, { entity });
+        scores = await model.scoreAsync(fresh, { entity });
       } catch (err) {
         await this.deadLetter(fresh, entity, errorMessage(err));
         continue;

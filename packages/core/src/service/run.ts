@@ -7,7 +7,13 @@
 import { join } from 'node:path';
 import { DfpError, errorMessage } from '../errors';
 import { createLogger } from '../logging';
-import { type BackendRequest, createTrainerPool, initBackend } from '../model';
+import {
+  type BackendRequest,
+  createTrainerPool,
+  initBackend,
+  scoringEngine,
+  setScoringEngine,
+} from '../model';
 import type { PipelineContext } from '../pipeline/train';
 import { LocalModelStore } from '../store/local-store';
 import { openModelStore } from '../store/open';
@@ -27,6 +33,8 @@ export async function runService(kind: ServiceKind): Promise<number> {
   const config = settings.pipeline;
   try {
     const backend = await initBackend(settings.mlBackend as BackendRequest);
+    setScoringEngine(settings.scoringEngine);
+    scoringEngine();
     const store = openModelStore(config.trackingUri);
     const pool =
       kind === 'training'

@@ -29,6 +29,7 @@ export interface ServiceSettings {
   /** The configured inputs run as the service's main work (Kafka or a watch), if any. */
   mainWork: 'kafka' | 'watch' | 'none';
   mlBackend: string;
+  scoringEngine: string;
   logLevel: string;
   /** The pipeline configuration (its inputs empty when the service only answers requests). */
   pipeline: PipelineConfig;
@@ -86,7 +87,7 @@ export async function loadServiceSettings(
   }
 
   // The pipeline settings: the command line's parser over the environment alone.
-  let raw: RawOptions & { mlBackend?: string } = {} as RawOptions;
+  let raw: RawOptions & { mlBackend?: string; scoringEngine?: string } = {} as RawOptions;
   const saved = process.env;
   try {
     process.env = { ...env };
@@ -97,7 +98,10 @@ export async function loadServiceSettings(
         writeOut: () => undefined,
       });
     program.parse(['node', `dfp-${kind}`]);
-    raw = cliOptions(program) as unknown as RawOptions & { mlBackend?: string };
+    raw = cliOptions(program) as unknown as RawOptions & {
+      mlBackend?: string;
+      scoringEngine?: string;
+    };
   } catch {
     // commander already wrote the reason to problems
   } finally {
@@ -154,6 +158,7 @@ export async function loadServiceSettings(
       .map((r) => resolve(r)),
     mainWork,
     mlBackend: raw.mlBackend ?? 'auto',
+    scoringEngine: raw.scoringEngine ?? 'auto',
     logLevel: raw.logLevel ?? 'INFO',
     pipeline: pipeline as PipelineConfig,
     kafka,

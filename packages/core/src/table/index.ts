@@ -16,10 +16,10 @@ import {
   Type,
   Utf8,
   type Vector,
+  makeData,
   makeVector,
   tableFromIPC,
   tableToIPC,
-  vectorFromArray,
 } from 'apache-arrow';
 
 export { Table };
@@ -69,28 +69,82 @@ export function toColumnType(type: DataType): ColumnType {
   }
 }
 
-function normalise(type: ColumnType, values: ArrayLike<Cell>): Cell[] {
-  const out: Cell[] = new Array<Cell>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) {
-      out[i] = null;
-    } else if ((type === 'float' || type === 'int' || type === 'timestamp') && Number.isNaN(v)) {
-      out[i] = null;
-    } else {
-      out[i] = v;
-    }
-  }
-  return out;
+function missing(v: Cell | undefined): boolean {
+  return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
 }
 
+/**
+ * Arrow vectors built straight from their buffers (values, validity bitmap,
+ * offsets): several times faster than Arrow's per-value builders, and every
+ * stage builds tables.
+ */
 export function makeVectorOf(type: ColumnType, values: ArrayLike<Cell>): Vector {
-  if ((type === 'float' || type === 'timestamp') && values instanceof Float64Array) {
+  const n = values.length;
+  if (type === 'float' && values instanceof Float64Array) {
     let hasNaN = false;
-    for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) hasNaN = true;
-    if (!hasNaN && type === 'float') return makeVector(values);
+    for (let i = 0; i < n; i++) if (Number.isNaN(values[i])) hasNaN = true;
+    if (!hasNaN) return makeVector(values);
   }
-  return vectorFromArray(normalise(type, values), arrowType(type)) as Vector;
+  const validity = new Uint8Array((n + 7) >> 3);
+  let nullCount = 0;
+  for (let i = 0; i < n; i++) {
+    if (missing(values[i])) nullCount++;
+    else validity[i >> 3] |= 1 << (i & 7);
+  }
+  const nullBitmap = nullCount > 0 ? validity : null;
+  const valid = (i: number) => (validity[i >> 3] >> (i & 7)) & 1;
+  switch (type) {
+    case 'string': {
+      const texts = new Array<string>(n);
+      const offsets = new Int32Array(n + 1);
+      let bytes = 0;
+      for (let i = 0; i < n; i++) {
+        if (valid(i)) {
+          const v = values[i];
+          texts[i] = typeof v === 'string' ? v : String(v);
+          bytes += Buffer.byteLength(texts[i], 'utf8');
+        }
+        offsets[i + 1] = bytes;
+      }
+      const data = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (let i = 0; i < n; i++) if (valid(i)) at += data.write(texts[i], at, 'utf8');
+      return makeVector(
+        makeData({
+          type: new Utf8(),
+          length: n,
+          nullCount,
+          nullBitmap,
+          valueOffsets: offsets,
+          data: new Uint8Array(data.buffer, data.byteOffset, bytes),
+        }),
+      );
+    }
+    case 'bool': {
+      const bits = new Uint8Array((n + 7) >> 3);
+      for (let i = 0; i < n; i++) if (valid(i) && values[i]) bits[i >> 3] |= 1 << (i & 7);
+      return makeVector(
+        makeData({ type: new Bool(), length: n, nullCount, nullBitmap, data: bits }),
+      );
+    }
+    case 'int': {
+      const data = new Int32Array(n);
+      for (let i = 0; i < n; i++) if (valid(i)) data[i] = Number(values[i]);
+      return makeVector(makeData({ type: new Int32(), length: n, nullCount, nullBitmap, data }));
+    }
+    case 'float': {
+      const data = new Float64Array(n);
+      for (let i = 0; i < n; i++) if (valid(i)) data[i] = Number(values[i]);
+      return makeVector(makeData({ type: new Float64(), length: n, nullCount, nullBitmap, data }));
+    }
+    case 'timestamp': {
+      const data = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) if (valid(i)) data[i] = BigInt(Math.trunc(Number(values[i])));
+      return makeVector(
+        makeData({ type: new TimestampMillisecond(), length: n, nullCount, nullBitmap, data }),
+      );
+    }
+  }
 }
 
 /** Builds a table from columns of equal length, in the given order. */
@@ -137,6 +191,7 @@ function child(table: Table, name: string): Vector {
 /** String values; null where missing. */
 export function getStrings(table: Table, name: string): (string | null)[] {
   const vec = child(table, name);
+  if (vec.type.typeId === Type.Utf8) return utf8Values(vec);
   const out = new Array<string | null>(vec.length);
   for (let i = 0; i < vec.length; i++) {
     const v: unknown = vec.get(i);
@@ -145,9 +200,34 @@ export function getStrings(table: Table, name: string): (string | null)[] {
   return out;
 }
 
+/**
+ * Utf8 cells read straight from each chunk's offsets and bytes: twice as fast
+ * as `Vector.get`, which looks the chunk up for every cell.
+ */
+function utf8Values(vec: Vector): (string | null)[] {
+  const out = new Array<string | null>(vec.length);
+  let i = 0;
+  for (const data of vec.data) {
+    const offsets = data.valueOffsets as Int32Array;
+    const bytes = data.values as Uint8Array;
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const nulls = data.nullCount > 0 ? data.nullBitmap : undefined;
+    for (let r = 0; r < data.length; r++) {
+      const bit = r + data.offset;
+      const valid = !nulls || ((nulls[bit >> 3] >> (bit & 7)) & 1) === 1;
+      out[i++] = valid ? text.toString('utf8', offsets[r], offsets[r + 1]) : null;
+    }
+  }
+  return out;
+}
+
 /** Numeric values (ints, floats, timestamps in epoch ms, bools as 0/1); NaN where missing. */
 export function getNumbers(table: Table, name: string): Float64Array {
   const vec = child(table, name);
+  if (vec.type.typeId === Type.Float && vec.nullCount === 0) {
+    const values = vec.toArray() as ArrayLike<number>;
+    return values instanceof Float64Array ? values.slice() : Float64Array.from(values);
+  }
   const out = new Float64Array(vec.length);
   for (let i = 0; i < vec.length; i++) {
     const v: unknown = vec.get(i);
@@ -184,15 +264,30 @@ export function columnData(table: Table, name: string): ColumnData {
 
 /** The rows at `indices`, in that order, with every column. */
 export function takeRows(table: Table, indices: ArrayLike<number>): Table {
-  const columns = columnNames(table).map((name) => {
-    const type = columnTypeOf(table, name);
-    const cells = getCells(table, name);
-    const values = new Array<Cell>(indices.length);
-    for (let i = 0; i < indices.length; i++) values[i] = cells[indices[i]];
-    return { name, type, values };
-  });
-  if (columns.length === 0) return new Table();
-  return makeTable(columns);
+  return takeRowGroups(table, [indices])[0];
+}
+
+/**
+ * One table per group of row indices (rows in the group's order), reading each
+ * column once: splitting a batch into many entities costs one pass, not one per entity.
+ */
+export function takeRowGroups(table: Table, groups: ArrayLike<number>[]): Table[] {
+  const names = columnNames(table);
+  if (names.length === 0) return groups.map(() => new Table());
+  const source = names.map((name) => ({
+    name,
+    type: columnTypeOf(table, name),
+    cells: getCells(table, name),
+  }));
+  return groups.map((indices) =>
+    makeTable(
+      source.map(({ name, type, cells }) => {
+        const values = new Array<Cell>(indices.length);
+        for (let i = 0; i < indices.length; i++) values[i] = cells[indices[i]];
+        return { name, type, values };
+      }),
+    ),
+  );
 }
 
 /** Adds columns, replacing same-named ones in place and appending new ones at the end. */
