@@ -1,18 +1,33 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench`: speed figures, one JSON line per figure, each with the backend
- * and hyper-parameters used.
+ * `pnpm bench`: speed and memory figures, one JSON line per figure, each with
+ * the backend, scoring engine and hyper-parameters used. Each figure but
+ * `kafka` runs in a child process of its own, so that its peak resident
+ * memory is its own.
  *
- *   kafka  sustained scoring throughput through a real broker: generated Duo
- *          events are produced to a topic, scored by the streaming pipeline
- *          (decode, per-entity history, model, detections published, offsets
- *          committed) and timed until every offset is committed. Needs a broker:
- *          KAFKA_BOOTSTRAP_SERVERS, or --bootstrap_servers (scripts/services.sh up kafka).
+ *   training  `dfp --train_users all` on the Duo sample (every entity and the
+ *             generic model, default Morpheus-size model and epochs): wall
+ *             time and training rows per second (rows × epochs / s); then the
+ *             generic model alone and the per-entity models alone.
+ *   scoring   end to end, files in, detections out: `dfp --train_users none`
+ *             over generated Duo logs of many days (decode, per-entity history
+ *             and derived features, model, detections written).
+ *   model     model-only scoring of one table with the generic model, per
+ *             scoring engine (onnx, tfjs).
+ *   kafka     sustained scoring throughput through a real broker: generated
+ *             Duo events are produced to a topic, scored by the streaming
+ *             pipeline (decode, per-entity history, model, detections
+ *             published, offsets committed) and timed until every offset is
+ *             committed. Needs KAFKA_BOOTSTRAP_SERVERS or --bootstrap_servers
+ *             (scripts/services.sh up kafka); skipped otherwise.
+ *   memory    (only when asked for) peak resident memory of training a generic
+ *             model on --memory_rows rows (default 1,000,000) for one epoch.
  *
- *   node scripts/bench.mjs [--only kafka] [--events 50000] [--partitions 4]
- *     [--batch_records 1000] [--users 25] [--epochs N] [--work .cache/bench]
+ *   node scripts/bench.mjs [--only training,scoring,model,kafka] [--users 25]
+ *     [--scoring_days 120] [--events 50000] [--partitions 4] [--batch_records 1000]
+ *     [--epochs N] [--memory_rows 1000000] [--work .cache/bench]
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -26,7 +41,10 @@ const require = createRequire(join(ROOT, 'packages/core/package.json'));
 
 const { values: args } = parseArgs({
   options: {
-    only: { type: 'string', default: 'kafka' },
+    only: { type: 'string', default: 'training,scoring,model,kafka' },
+    child: { type: 'string' },
+    scoring_days: { type: 'string', default: '120' },
+    memory_rows: { type: 'string', default: '1000000' },
     events: { type: 'string', default: '50000' },
     partitions: { type: 'string', default: '4' },
     batch_records: { type: 'string', default: '1000' },
@@ -45,22 +63,13 @@ function log(message) {
   process.stderr.write(`bench: ${message}\n`);
 }
 
-/** Generated data and trained models, made once per settings and reused. */
+/** The Duo sample and models trained on it, made once per settings and reused. */
 function prepare(work) {
-  const data = join(work, `data-u${args.users}`);
+  const { data, models } = paths(work);
   if (!existsSync(join(data, 'duo-inference-data'))) {
     log(`generating Duo logs for ${args.users} users in ${data}`);
-    execFileSync(process.execPath, [
-      join(ROOT, 'scripts/generate-sample-data.mjs'),
-      '--out',
-      data,
-      '--sources',
-      'duo',
-      '--users',
-      args.users,
-    ]);
+    generate(data, []);
   }
-  const models = join(work, `models-u${args.users}-e${args.epochs ?? 'default'}`);
   if (!existsSync(models)) {
     log(`training Duo models (generic and per user) into ${models}`);
     execFileSync(
@@ -182,9 +191,16 @@ async function benchKafka(work) {
     store: openModelStore(config.trackingUri),
   };
 
+  let lastCount = 0;
   const committed = async () => {
-    const [offsets] = await admin.fetchOffsets({ groupId: options.groupId, topics: [topic] });
-    return offsets.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: options.groupId, topics: [topic] });
+      lastCount = offsets.partitions.reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    } catch (err) {
+      // A group the broker is still setting up (not the coordinator yet): ask again next time.
+      if (!err.retriable) throw err;
+    }
+    return lastCount;
   };
   const stop = new AbortController();
   const started = performance.now();
@@ -232,11 +248,260 @@ async function benchKafka(work) {
   });
 }
 
+/** Options and context for an in-process pipeline run, as the `dfp` command builds them. */
+async function pipelineFor(argv) {
+  const { buildProgram, cliOptions } = require(join(DIST, 'cli/main.js'));
+  const { buildConfig } = require(join(DIST, 'config/options.js'));
+  const { loadSourceDefinition } = require(join(DIST, 'schema/loader.js'));
+  const { initBackend, createTrainerPool, scoringEngine } = require(join(DIST, 'model/index.js'));
+  const { openModelStore } = require(join(DIST, 'store/open.js'));
+  const { createLogger } = require(join(DIST, 'logging.js'));
+  const program = buildProgram().exitOverride();
+  program.parse(['node', 'dfp', '--source=duo', '--log_level=WARNING', ...argv]);
+  const raw = cliOptions(program);
+  const source = await loadSourceDefinition('duo');
+  const config = buildConfig({ ...raw, progress: false }, source);
+  const backend = await initBackend('auto');
+  const pool =
+    config.trainUsers === 'none' ? undefined : createTrainerPool({ size: config.workers });
+  const ctx = {
+    logger: createLogger({ level: 'WARNING' }),
+    store: openModelStore(config.trackingUri),
+    pool,
+  };
+  return { config, ctx, backend, engine: scoringEngine(), source };
+}
+
+function peakRssMb() {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+const MODEL_NOTE = 'encoder 512,500 / decoder 512, relu (defaults)';
+
+/** One training run of the sample; `trainUsers` all, generic or individual. */
+async function childTraining(work, trainUsers) {
+  const { data } = paths(work);
+  const models = join(work, `training-${trainUsers}`);
+  const { runTraining } = require(join(DIST, 'pipeline/train.js'));
+  await rm(models, { recursive: true, force: true });
+  const { config, ctx, backend } = await pipelineFor([
+    `--train_users=${trainUsers}`,
+    `--input_file=${join(data, 'duo-training-data')}`,
+    `--tracking_uri=file:${models}`,
+    `--cache_dir=${join(work, 'cache')}`,
+    ...(args.epochs ? [`--epochs=${args.epochs}`] : []),
+  ]);
+  const started = performance.now();
+  const report = await runTraining(config, ctx);
+  const wallS = (performance.now() - started) / 1000;
+  await ctx.pool?.close();
+  const trained = report.entities.filter((e) => e.status === 'trained').length;
+  emit({
+    figure: `training_${trainUsers}`,
+    value: Math.round(report.trainingRows / wallS),
+    unit: 'training rows/s (rows x epochs / wall s)',
+    wall_s: Number(wallS.toFixed(1)),
+    rows: report.rows,
+    models_trained: trained,
+    rows_x_epochs: report.trainingRows,
+    workers: config.workers,
+    backend,
+    model: { ...config.model, layers: MODEL_NOTE },
+    peak_rss_mb: peakRssMb(),
+  });
+}
+
+/** End-to-end scoring of many days of Duo logs with the sample's models. */
+async function childScoring(work) {
+  const { models } = paths(work);
+  const days = Number(args.scoring_days);
+  const data = join(work, `data-u${args.users}-d${days}`);
+  const { runInference } = require(join(DIST, 'pipeline/infer.js'));
+  const out = join(work, 'scoring-out');
+  await rm(out, { recursive: true, force: true });
+  const { config, ctx, backend, engine } = await pipelineFor([
+    '--train_users=none',
+    `--input_file=${join(data, 'duo-inference-data')}`,
+    `--tracking_uri=file:${models}`,
+    `--output=${join(out, 'detections.jsonl')}`,
+    '--no_cache',
+  ]);
+  const started = performance.now();
+  const report = await runInference(config, ctx);
+  const wallS = (performance.now() - started) / 1000;
+  emit({
+    figure: 'scoring_end_to_end',
+    value: Math.round(report.scored / wallS),
+    unit: 'events/s (files in, detections out)',
+    wall_s: Number(wallS.toFixed(2)),
+    events: report.records,
+    scored: report.scored,
+    detections: report.detections,
+    dead_lettered: report.deadLettered,
+    files: report.files,
+    entities: Number(args.users),
+    scoring_engine: engine,
+    backend,
+    note: 'includes reading, decoding, model loading (one per entity) and writing',
+    model: MODEL_NOTE,
+    peak_rss_mb: peakRssMb(),
+  });
+}
+
+/** Model-only scoring: the generic model over one preprocessed table, per engine. */
+async function childModel(work) {
+  const { models } = paths(work);
+  const data = join(work, `data-u${args.users}-d${args.scoring_days}`);
+  const { config, backend } = await pipelineFor([
+    '--train_users=none',
+    `--input_file=${join(data, 'duo-inference-data')}`,
+    `--tracking_uri=file:${models}`,
+  ]);
+  const { loadBatch } = require(join(DIST, 'pipeline/load.js'));
+  const { preprocess } = require(join(DIST, 'pipeline/stages.js'));
+  const { openModelStore } = require(join(DIST, 'store/open.js'));
+  const { modelName } = require(join(DIST, 'entities/names.js'));
+  const { deserializeModel, setScoringEngine } = require(join(DIST, 'model/index.js'));
+  const dir = join(data, 'duo-inference-data');
+  const files = readdirSync(dir).map((f) => join(dir, f));
+  const { table } = await loadBatch(files, config.source, null);
+  const features = preprocess(table, config.source);
+  const store = openModelStore(config.trackingUri);
+  const name = modelName('duo', null);
+  const latest = await store.latest(name);
+  const model = deserializeModel(await store.load(name, latest.version));
+  for (const engine of ['onnx', 'tfjs']) {
+    setScoringEngine(engine);
+    await model.scoreAsync(features); // warm-up: session creation, kernels
+    const started = performance.now();
+    await model.scoreAsync(features);
+    const seconds = (performance.now() - started) / 1000;
+    emit({
+      figure: 'scoring_model_only',
+      value: Math.round(features.numRows / seconds),
+      unit: 'rows/s',
+      rows: features.numRows,
+      scoring_engine: engine,
+      backend,
+      model: MODEL_NOTE,
+      peak_rss_mb: peakRssMb(),
+    });
+  }
+  model.dispose();
+}
+
+/** Peak memory of training a generic model on many rows (one epoch). */
+async function childMemory(work) {
+  const { data } = paths(work);
+  const { config, backend } = await pipelineFor([
+    '--train_users=generic',
+    `--input_file=${join(data, 'duo-training-data')}`,
+  ]);
+  const { loadBatch } = require(join(DIST, 'pipeline/load.js'));
+  const { preprocess } = require(join(DIST, 'pipeline/stages.js'));
+  const { takeRows } = require(join(DIST, 'table/index.js'));
+  const { trainAutoencoder } = require(join(DIST, 'model/index.js'));
+  const dir = join(data, 'duo-training-data');
+  const files = readdirSync(dir).map((f) => join(dir, f));
+  const { table } = await loadBatch(files, config.source, null);
+  const sample = preprocess(table, config.source);
+  const n = Number(args.memory_rows);
+  const indices = Array.from({ length: n }, (_, i) => i % sample.numRows);
+  const big = takeRows(sample, indices);
+  const started = performance.now();
+  const model = await trainAutoencoder(big, config.source.features, {
+    epochs: 1,
+    maxTrainingRows: n,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  model.dispose();
+  emit({
+    figure: 'training_memory_generic',
+    value: peakRssMb(),
+    unit: 'MB peak resident',
+    rows: n,
+    epochs: 1,
+    training_rows_per_s: Math.round((n * 0.9) / seconds),
+    wall_s: Number(seconds.toFixed(1)),
+    backend,
+    note: 'one trainer on the calling thread; the sample repeated to the row count',
+    model: MODEL_NOTE,
+  });
+}
+
+function paths(work) {
+  return {
+    data: join(work, `data-u${args.users}`),
+    models: join(work, `models-u${args.users}-e${args.epochs ?? 'default'}`),
+  };
+}
+
+function generate(out, extra) {
+  execFileSync(process.execPath, [
+    join(ROOT, 'scripts/generate-sample-data.mjs'),
+    '--out',
+    out,
+    '--sources',
+    'duo',
+    '--users',
+    args.users,
+    ...extra,
+  ]);
+}
+
+/** Runs one figure in a child process; its JSON lines go to stdout. */
+function inChild(figure) {
+  return new Promise((done, fail) => {
+    const argv = Object.entries(args)
+      .filter(([k, v]) => k !== 'only' && k !== 'child' && v !== undefined)
+      .map(([k, v]) => `--${k}=${v}`);
+    const child = execFile(
+      process.execPath,
+      [import.meta.filename, ...argv, `--child=${figure}`],
+      { maxBuffer: 1 << 24 },
+      (err, stdout) => {
+        process.stdout.write(stdout);
+        if (err) fail(new Error(`figure ${figure} failed: ${err.message}`));
+        else done();
+      },
+    );
+    child.stderr.pipe(process.stderr);
+  });
+}
+
 async function main() {
   const work = resolve(args.work);
   await mkdir(work, { recursive: true });
-  const only = new Set(args.only.split(','));
+  if (args.child === 'training') {
+    for (const mode of ['all', 'generic', 'individual']) await childTraining(work, mode);
+    return;
+  }
+  if (args.child === 'scoring') return childScoring(work);
+  if (args.child === 'model') return childModel(work);
+  if (args.child === 'memory') return childMemory(work);
+
+  const only = new Set(args.only.split(',').map((f) => f.trim()));
+  const { data } = paths(work);
+  if (!existsSync(join(data, 'duo-inference-data'))) {
+    log(`generating the Duo sample for ${args.users} users in ${data}`);
+    generate(data, []);
+  }
+  if (only.has('scoring') || only.has('model')) {
+    const days = join(work, `data-u${args.users}-d${args.scoring_days}`);
+    if (!existsSync(join(days, 'duo-inference-data'))) {
+      log(`generating ${args.scoring_days} days of Duo logs to score in ${days}`);
+      generate(days, ['--inference-days', args.scoring_days]);
+    }
+  }
+  if (only.has('training')) {
+    log('training the sample: all, then generic only, then per-entity only');
+    await inChild('training');
+  }
+  if (['scoring', 'model', 'kafka'].some((f) => only.has(f))) prepare(work);
+  if (only.has('scoring')) await inChild('scoring');
+  if (only.has('model')) await inChild('model');
   if (only.has('kafka')) await benchKafka(work);
+  if (only.has('memory')) await inChild('memory');
 }
 
 main().then(

@@ -1,9 +1,10 @@
 /**
- * A small run of `pnpm bench`, so that the benchmark keeps working: it must
- * print its Kafka figure with every event scored. Needs `pnpm build` and a
+ * Small runs of `pnpm bench` and `pnpm eval`, so that both commands keep
+ * working: every figure is printed with real values. Needs `pnpm build` and a
  * broker (scripts/test.sh provides both).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,38 +14,112 @@ import { kafkaBootstrap } from '../../packages/core/test/support/services';
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
 
+type Figure = Record<string, unknown> & { figure: string };
+
+function lines(stdout: string): Figure[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Figure);
+}
+
 describe('scripts > bench', () => {
-  it('prints sustained Kafka scoring throughput as a JSON line', async () => {
+  it('prints training, scoring, model-only and Kafka figures as JSON lines', async () => {
     const servers = await kafkaBootstrap();
     const work = await mkdtemp(join(tmpdir(), 'dfp-bench-'));
     const { stdout } = await run(
       process.execPath,
       [
         join(ROOT, 'scripts/bench.mjs'),
-        '--only=kafka',
         '--events=3000',
         '--users=4',
         '--epochs=2',
+        '--scoring_days=3',
         '--partitions=2',
         '--batch_records=500',
         `--work=${work}`,
       ],
-      { cwd: ROOT, env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: servers }, timeout: 300_000 },
+      { cwd: ROOT, env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: servers }, timeout: 600_000 },
     );
-    const figures = stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const kafka = figures.find((f) => f.figure === 'kafka_scoring_events_per_s');
+    const figures = lines(stdout);
+    const named = (name: string) => figures.filter((f) => f.figure === name);
+
+    // The whole sample: 4 entities and the generic model; then each part alone.
+    const [all] = named('training_all');
+    expect(all).toMatchObject({ models_trained: 5, backend: expect.stringMatching(/wasm|cpu/) });
+    expect(named('training_generic')[0]).toMatchObject({ models_trained: 1 });
+    expect(named('training_individual')[0]).toMatchObject({ models_trained: 4 });
+    // rows × epochs: every training row seen twice (2 epochs) by both kinds of model.
+    expect(all.rows_x_epochs).toBeGreaterThan((all.rows as number) * 2);
+    for (const f of [...named('training_all'), ...named('training_generic')]) {
+      expect(f.value).toBeGreaterThan(0);
+      expect(f.peak_rss_mb).toBeGreaterThan(50);
+    }
+
+    const [scoring] = named('scoring_end_to_end');
+    expect(scoring.events).toBeGreaterThan(100);
+    expect(scoring).toMatchObject({ scored: scoring.events, dead_lettered: 0 });
+    expect(scoring.scoring_engine).toBe('onnx');
+    expect(scoring.value).toBeGreaterThan(0);
+
+    const engines = named('scoring_model_only').map((f) => f.scoring_engine);
+    expect(engines).toEqual(['onnx', 'tfjs']);
+
+    const [kafka] = named('kafka_scoring_events_per_s');
     expect(kafka).toMatchObject({
       unit: 'events/s',
       events: 3000,
       scored: 3000,
       dead_lettered: 0,
       partitions: 2,
-      backend: expect.stringMatching(/wasm|cpu|tensorflow/),
     });
-    expect(kafka?.value).toBeGreaterThan(0);
-    expect(kafka?.peak_rss_mb).toBeGreaterThan(0);
-  }, 300_000);
+    expect(kafka.value).toBeGreaterThan(0);
+  }, 600_000);
+});
+
+describe('scripts > eval', () => {
+  it('prints detection quality per source beside the never-seen-before rule', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'dfp-eval-'));
+    const full = join(work, 'full');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        join(ROOT, 'scripts/eval.mjs'),
+        '--sources=duo,cloudtrail',
+        '--users=4',
+        `--work=${work}`,
+        `--full_scores=${full}`,
+        '--',
+        '--epochs=2',
+        '--encoder_layers=32,16',
+        '--decoder_layers=32',
+      ],
+      { cwd: ROOT, timeout: 600_000 },
+    );
+    const results = lines(stdout);
+    expect(results.map((r) => r.source)).toEqual(['duo', 'cloudtrail']);
+    for (const r of results) {
+      const labels = readFileSync(
+        join(work, 'data-u4-sdefault', 'labels', `${r.source}-labels.jsonl`),
+        'utf8',
+      )
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { label: string; kind?: string });
+      const kinds = new Set(labels.filter((l) => l.label === 'anomaly').map((l) => l.kind));
+      expect(r.rows).toBe(labels.length);
+      const model = r.model as Record<string, unknown>;
+      const rule = r.never_seen_before as Record<string, unknown>;
+      for (const side of [model, rule]) {
+        expect(side.roc_auc).toBeGreaterThan(0);
+        expect(side.roc_auc).toBeLessThanOrEqual(1);
+        expect(new Set(Object.keys(side.recall_by_kind as object))).toEqual(kinds);
+      }
+      // Full-scoring mode: one scored row per labelled row.
+      const scores = readFileSync(join(full, `${r.source}-scores.jsonl`), 'utf8')
+        .trim()
+        .split('\n');
+      expect(scores).toHaveLength(labels.length);
+    }
+  }, 600_000);
 });

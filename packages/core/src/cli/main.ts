@@ -297,6 +297,18 @@ export function buildProgram(): Command {
     .addOption(option('--optimizer <sgd|adam>', 'optimizer [default: sgd]'))
     .addOption(
       option(
+        '--loss_std_floor <x>',
+        'smallest loss spread used for a feature z-score [default: 0.05]',
+      ),
+    )
+    .addOption(
+      option(
+        '--calibration <rows>',
+        'rows that calibrate z-scores: training or held_out [default: training]',
+      ),
+    )
+    .addOption(
+      option(
         '--seed <n>',
         'random seed for initialisation, shuffling and swap noise [default: 42]',
       ),

@@ -59,6 +59,7 @@ export interface RawOptions {
   optimizer?: string;
   seed?: string;
   lossStdFloor?: string;
+  calibration?: string;
   bootstrapServers?: string;
   inputTopic?: string[];
   outputTopic?: string;
@@ -169,6 +170,11 @@ function modelOptions(raw: RawOptions): Partial<AutoencoderOptions> {
   if (raw.seed !== undefined) out.seed = int('seed', raw.seed, 0);
   if (raw.lossStdFloor !== undefined) {
     out.lossStdFloor = number('loss_std_floor', raw.lossStdFloor, (n) => n >= 0, 'a number ≥ 0');
+  }
+  if (raw.calibration !== undefined) {
+    if (raw.calibration !== 'training' && raw.calibration !== 'held_out')
+      throw invalid('calibration', raw.calibration, 'must be training or held_out');
+    out.calibration = raw.calibration;
   }
   return out;
 }

@@ -10,6 +10,8 @@ export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'selu', 'el
 export type Activation = (typeof ACTIVATIONS)[number];
 
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
+export const CALIBRATIONS = ['training', 'held_out'] as const;
+export type Calibration = (typeof CALIBRATIONS)[number];
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 export interface AutoencoderOptions {
@@ -54,6 +56,14 @@ export interface AutoencoderOptions {
    * Measured on the generated data: 0.05 halves false positives, same recall.
    */
   lossStdFloor: number;
+  /**
+   * Which rows set each feature's loss mean and spread for z-scores.
+   * `training` (Morpheus): the rows the model was fitted on, whose losses are
+   * lower than any new row's, so normal new rows score high. `held_out`: the
+   * validation rows when there are at least 32 of them (else every row), so
+   * z measures surprise against rows the model did not see.
+   */
+  calibration: Calibration;
 }
 
 export const DEFAULT_AUTOENCODER_OPTIONS: Readonly<AutoencoderOptions> = Object.freeze({
@@ -73,6 +83,7 @@ export const DEFAULT_AUTOENCODER_OPTIONS: Readonly<AutoencoderOptions> = Object.
   seed: 42,
   maxTrainingRows: 1_000_000,
   lossStdFloor: 0.05,
+  calibration: 'training',
 });
 
 function invalid(option: string, value: unknown, expected: string): DfpError {
@@ -134,6 +145,9 @@ export function resolveOptions(partial: Partial<AutoencoderOptions> = {}): Autoe
   if (!ACTIVATIONS.includes(merged.activation)) {
     throw invalid('activation', merged.activation, `one of ${ACTIVATIONS.join(', ')}`);
   }
+  if (!CALIBRATIONS.includes(merged.calibration)) {
+    throw invalid('calibration', merged.calibration, `one of ${CALIBRATIONS.join(', ')}`);
+  }
   if (!OPTIMIZERS.includes(merged.optimizer)) {
     throw invalid('optimizer', merged.optimizer, `one of ${OPTIMIZERS.join(', ')}`);
   }
@@ -169,5 +183,6 @@ export function resolveOptions(partial: Partial<AutoencoderOptions> = {}): Autoe
     seed: checkInt('seed', merged.seed, 0),
     maxTrainingRows: checkInt('maxTrainingRows', merged.maxTrainingRows, 1),
     lossStdFloor: checkRange('lossStdFloor', merged.lossStdFloor, (v) => v >= 0, 'a number ≥ 0'),
+    calibration: merged.calibration,
   };
 }

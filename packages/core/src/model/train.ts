@@ -181,6 +181,33 @@ function calibrate(losses: Float32Array, features: number, stdFloor: number): Lo
   });
 }
 
+/** Fewest validation rows that calibrate on their own under `held_out`. */
+const MIN_HELD_OUT_ROWS = 32;
+
+/** The rows whose losses calibrate the z-scores (see `AutoencoderOptions.calibration`). */
+function calibrationRows(data: PreparedTraining, opts: AutoencoderOptions): EncodedRows {
+  const { train, validation } = data;
+  if (opts.calibration === 'training' || !validation) return train;
+  if (validation.rows >= MIN_HELD_OUT_ROWS) return validation;
+  return concatEncoded(train, validation);
+}
+
+function concatEncoded(a: EncodedRows, b: EncodedRows): EncodedRows {
+  const join = <T extends Float32Array | Int32Array>(x: T, y: T, make: (n: number) => T): T => {
+    const out = make(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    rows: a.rows + b.rows,
+    width: a.width,
+    numeric: join(a.numeric, b.numeric, (n) => new Float32Array(n)),
+    binary: join(a.binary, b.binary, (n) => new Float32Array(n)),
+    categorical: join(a.categorical, b.categorical, (n) => new Int32Array(n)),
+  };
+}
+
 interface PreparedTraining {
   rowsGiven: number;
   features: FeatureSpec[];
@@ -340,7 +367,13 @@ export async function trainAutoencoder(
     const history = await fit(net, state, data, opts, hooks);
 
     const nFeatures = data.features.length;
-    const { losses } = evaluate(net, state.params, data.train, opts.evalBatchSize, false);
+    const { losses } = evaluate(
+      net,
+      state.params,
+      calibrationRows(data, opts),
+      opts.evalBatchSize,
+      false,
+    );
     checkFeatureLosses(featureMeans(losses, nFeatures), data.features, entity, 'calibration');
     const calibration = calibrate(losses, nFeatures, opts.lossStdFloor);
 
