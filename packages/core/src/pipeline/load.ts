@@ -17,6 +17,10 @@ import { inputInfo, readInput } from './inputs';
 import { type Table, concatTables, fromIPC, sortByNumber, toIPC } from '../table';
 
 const CACHE_FORMAT = 2;
+/** Files read ahead of the one being decoded. */
+const READ_AHEAD = 8;
+
+type ReadResult = Awaited<ReturnType<typeof readRecords>>;
 
 export interface FileProblem {
   path: string;
@@ -94,15 +98,31 @@ async function parseFiles(
     failedFiles: [],
     fromCache: false,
   };
-  for (const path of paths) {
+  // Files are fetched a few ahead of the one being decoded, so that waiting for
+  // the disk or S3 overlaps with decoding.
+  const reads = new Map<number, Promise<ReadResult>>();
+  let started = 0;
+  for (const [index, path] of paths.entries()) {
+    while (started < paths.length && started < index + READ_AHEAD) {
+      const at = paths[started];
+      reads.set(
+        started,
+        readInput(at, objects).then((input) => readRecords(at, input)),
+      );
+      // Settled later, in order; a rejection must not count as unhandled meanwhile.
+      reads.get(started)?.catch(() => undefined);
+      started++;
+    }
     let read;
     try {
-      read = await readRecords(path, await readInput(path, objects));
+      read = await (reads.get(index) as Promise<ReadResult>);
     } catch (err) {
       const reason = errorMessage(err);
       if (isDfpError(err) && err.details.empty === true) out.emptyFiles.push({ path, reason });
       else out.failedFiles.push({ path, reason });
       continue;
+    } finally {
+      reads.delete(index);
     }
     out.records += read.records.length + read.rejects.length;
     out.rejects.push(...read.rejects);

@@ -233,8 +233,15 @@ export interface InferenceWindow {
   duplicates: number;
 }
 
+/** An entity's remembered rows, with each row's hash (aligned) and the set of them. */
+interface HistoryState {
+  table: Table | null;
+  hashes: Set<number>;
+  rowHashes: number[];
+}
+
 export class InferenceHistory {
-  private readonly states = new Map<string, { table: Table | null; hashes: Set<number> }>();
+  private readonly states = new Map<string, HistoryState>();
 
   constructor(
     private readonly timestampColumn: string,
@@ -244,12 +251,25 @@ export class InferenceHistory {
   /** The rows to preprocess for an entity's new batch; remembers the last day. */
   prepare(key: string, incoming: Table): InferenceWindow {
     // A new state object each time (never mutated), so that a checkpoint stays intact.
-    const state = this.states.get(key) ?? { table: null, hashes: new Set<number>() };
+    const state = this.states.get(key) ?? { table: null, hashes: new Set<number>(), rowHashes: [] };
     const ts = this.timestampColumn;
-    const { table: fresh, dropped } = dropSeen(incoming, new Set(state.hashes));
+    // Each row is hashed once, when it arrives; the hashes then follow their rows.
+    const incomingHashes = rowHashes(incoming);
+    const seen = new Set<number>();
+    const freshRows: number[] = [];
+    for (let i = 0; i < incomingHashes.length; i++) {
+      const h = incomingHashes[i];
+      if (state.hashes.has(h) || seen.has(h)) continue;
+      seen.add(h);
+      freshRows.push(i);
+    }
+    const dropped = incoming.numRows - freshRows.length;
+    const fresh = dropped === 0 ? incoming : takeRows(incoming, freshRows);
     const history = state.table;
     const historyRows = history?.numRows ?? 0;
     const merged = history && historyRows > 0 ? concatTables([history, fresh]) : fresh;
+    const mergedHashes = [...(historyRows > 0 ? state.rowHashes : [])];
+    for (const i of freshRows) mergedHashes.push(incomingHashes[i]);
 
     const times = getNumbers(merged, ts);
     const order = Array.from(times.keys()).sort((a, b) => times[a] - times[b] || a - b);
@@ -266,7 +286,8 @@ export class InferenceHistory {
       if (sortedTimes[i] >= latest - this.historyMs) keep.push(i);
     }
     const kept = keep.length === table.numRows ? table : takeRows(table, keep);
-    this.states.set(key, { table: kept, hashes: new Set(rowHashes(kept)) });
+    const keptHashes = keep.map((k) => mergedHashes[order[k]]);
+    this.states.set(key, { table: kept, hashes: new Set(keptHashes), rowHashes: keptHashes });
     return { table, isNew, duplicates: dropped };
   }
 
@@ -283,7 +304,8 @@ export class InferenceHistory {
   /** Puts back an entity's stored history. */
   restore(key: string, table: Table | null): void {
     const sorted = table && table.numRows > 0 ? sortByTime(table, this.timestampColumn) : null;
-    this.states.set(key, { table: sorted, hashes: new Set(sorted ? rowHashes(sorted) : []) });
+    const hashes = sorted ? rowHashes(sorted) : [];
+    this.states.set(key, { table: sorted, hashes: new Set(hashes), rowHashes: hashes });
   }
 
   /** Drops every entity from memory (after a rebalance another member may have moved them on). */
@@ -292,11 +314,11 @@ export class InferenceHistory {
   }
 
   /** A copy of what is held, to go back to when a batch fails half-way. */
-  checkpoint(): Map<string, { table: Table | null; hashes: Set<number> }> {
+  checkpoint(): Map<string, HistoryState> {
     return new Map(this.states);
   }
 
-  rollback(saved: Map<string, { table: Table | null; hashes: Set<number> }>): void {
+  rollback(saved: Map<string, HistoryState>): void {
     this.states.clear();
     for (const [k, v] of saved) this.states.set(k, v);
   }
