@@ -71,6 +71,13 @@ export function toColumnType(type: DataType): ColumnType {
   }
 }
 
+/**
+ * The strings a Utf8 vector was built from, by its data: stages pass tables
+ * along and read their columns again, and decoding UTF-8 every time costs more
+ * than anything else they do. Arrow data is immutable, so this never goes stale.
+ */
+const decodedStrings = new WeakMap<object, (string | null)[]>();
+
 function missing(v: Cell | undefined): boolean {
   return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
 }
@@ -111,16 +118,17 @@ export function makeVectorOf(type: ColumnType, values: ArrayLike<Cell>): Vector 
       const data = Buffer.allocUnsafe(bytes);
       let at = 0;
       for (let i = 0; i < n; i++) if (valid(i)) at += data.write(texts[i], at, 'utf8');
-      return makeVector(
-        makeData({
-          type: new Utf8(),
-          length: n,
-          nullCount,
-          nullBitmap,
-          valueOffsets: offsets,
-          data: new Uint8Array(data.buffer, data.byteOffset, bytes),
-        }),
-      );
+      const built = makeData({
+        type: new Utf8(),
+        length: n,
+        nullCount,
+        nullBitmap,
+        valueOffsets: offsets,
+        data: new Uint8Array(data.buffer, data.byteOffset, bytes),
+      });
+      for (let i = 0; i < n; i++) if (!valid(i)) texts[i] = null as unknown as string;
+      decodedStrings.set(built, texts);
+      return makeVector(built);
     }
     case 'bool': {
       const bits = new Uint8Array((n + 7) >> 3);
@@ -226,6 +234,11 @@ function fixedWidthNumbers(vec: Vector): Float64Array {
  * as `Vector.get`, which looks the chunk up for every cell.
  */
 function utf8Values(vec: Vector): (string | null)[] {
+  if (vec.data.length === 1) {
+    // Built here from JavaScript strings: those strings, not a decoding of their bytes.
+    const known = decodedStrings.get(vec.data[0]);
+    if (known) return known.slice();
+  }
   const out = new Array<string | null>(vec.length);
   let i = 0;
   for (const data of vec.data) {
