@@ -152,6 +152,13 @@ export function buildProgram(): Command {
     )
     .addOption(
       option(
+        '--z_cap <z>',
+        'each feature counts at most this much in mean_abs_z, so that no single feature ' +
+          'decides a detection alone; none = no cap (Morpheus)',
+      ).default(DEFAULTS.zCap),
+    )
+    .addOption(
+      option(
         '--output <file|s3://bucket/prefix/>',
         'detections file, .csv or .jsonl, appended to and never truncated; or an S3 prefix, ' +
           'where each batch adds JSON Lines objects under dt=YYYY-MM-DD/ ' +
@@ -294,7 +301,7 @@ export function buildProgram(): Command {
     .addOption(option('--encoder_layers <sizes>', 'encoder layer sizes [default: 512,500]'))
     .addOption(option('--decoder_layers <sizes>', 'decoder layer sizes [default: 512]'))
     .addOption(option('--activation <name>', 'activation [default: relu]'))
-    .addOption(option('--optimizer <sgd|adam>', 'optimizer [default: sgd]'))
+    .addOption(option('--optimizer <sgd|adam>', 'optimizer [default: adam]'))
     .addOption(
       option(
         '--loss_std_floor <x>',
@@ -304,7 +311,7 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--calibration <rows>',
-        'rows that calibrate z-scores: training or held_out [default: training]',
+        'rows that calibrate z-scores: held_out (validation rows) or training [default: held_out]',
       ),
     )
     .addOption(

@@ -33,6 +33,7 @@ export interface RawOptions {
   inferenceFile?: string[];
   trackingUri: string;
   filterThreshold: string;
+  zCap?: string;
   output?: string;
   rejectsFile?: string;
   deadLetterFile?: string;
@@ -297,6 +298,10 @@ export function buildConfig(
     cacheDir: raw.noCache ? null : raw.cacheDir,
     trackingUri: raw.trackingUri,
     filterThreshold: number('filter_threshold', raw.filterThreshold, (n) => n >= 0, '≥ 0'),
+    zCap:
+      (raw.zCap ?? DEFAULTS.zCap).trim().toLowerCase() === 'none'
+        ? Infinity
+        : number('z_cap', raw.zCap ?? DEFAULTS.zCap, (n) => n > 0, 'a number > 0, or none'),
     output,
     rejectsFile: raw.rejectsFile ?? beside('_rejects', `dfp_rejects_${source.name}.jsonl`),
     deadLetterFile:
@@ -366,6 +371,7 @@ export const DEFAULTS = {
   sampleRateS: '0',
   trackingUri: 'file:./dfp-models',
   filterThreshold: '2.0',
+  zCap: '5',
   duration: '60d',
   minHistory: String(DEFAULT_TRAINING_WINDOW.minHistory),
   minIncrement: String(DEFAULT_TRAINING_WINDOW.minIncrement),

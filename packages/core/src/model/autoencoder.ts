@@ -68,6 +68,11 @@ export interface ModelMetadata {
 export interface ScoreOptions {
   /** Named in error messages; defaults to the entity the model was trained for. */
   entity?: string;
+  /**
+   * Each feature's |z| counts at most this much in `mean_abs_z` (default: no
+   * cap, as Morpheus). `<f>_z_loss` and `max_abs_z` stay uncapped.
+   */
+  zCap?: number;
 }
 
 export interface Autoencoder {
@@ -219,7 +224,7 @@ class AutoencoderModel implements Autoencoder {
     const data = encodeRows(table, this.metadata.features, entity);
     const { losses, outputs } = await runner.evaluate(data);
     this.checkLosses(losses, entity);
-    return this.columns(losses, outputs, data.rows, entity);
+    return this.columns(losses, outputs, data.rows, entity, options?.zCap);
   }
 
   perRowLosses(table: Table, options?: ScoreOptions): Float32Array[] {
@@ -234,7 +239,7 @@ class AutoencoderModel implements Autoencoder {
 
   score(table: Table, options?: ScoreOptions): ColumnData[] {
     const { losses, outputs, rows, entity } = this.run(table, options, true);
-    return this.columns(losses, outputs as Float32Array, rows, entity);
+    return this.columns(losses, outputs as Float32Array, rows, entity, options?.zCap);
   }
 
   /** Result columns from per-row losses and head outputs. */
@@ -243,6 +248,7 @@ class AutoencoderModel implements Autoencoder {
     out: Float32Array,
     rows: number,
     entity: string | undefined,
+    zCap = Infinity,
   ): ColumnData[] {
     const width = outputDim(this.metadata.network);
     const n = this.features.length;
@@ -262,7 +268,7 @@ class AutoencoderModel implements Autoencoder {
         lossValues[r] = loss;
         zValues[r] = z;
         if (z > maxAbsZ[r]) maxAbsZ[r] = z;
-        sumAbsZ[r] += z;
+        sumAbsZ[r] += Math.min(z, zCap);
       }
 
       let pred: ColumnData;

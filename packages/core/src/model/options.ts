@@ -2,7 +2,8 @@
  * Autoencoder hyper-parameters: defaults in one place, validated once before
  * training starts. Defaults follow the DFP training stage (see
  * shared/reference/morpheus-dfp.md §4.9), except `patience`, which here is a
- * real patience (see `AutoencoderOptions.patience`).
+ * real patience (see `AutoencoderOptions.patience`), the optimizer (Adam) and
+ * the calibration (held-out rows), both chosen by measurement: docs/hyperparameters.md.
  */
 import { DfpError, ErrorCodes } from '../errors';
 
@@ -73,7 +74,10 @@ export const DEFAULT_AUTOENCODER_OPTIONS: Readonly<AutoencoderOptions> = Object.
   swapProbability: 0.2,
   learningRate: 0.001,
   learningRateDecay: 0.99,
-  optimizer: 'sgd',
+  // Morpheus's DFP stage uses SGD; at its batch size a per-user model of a few hundred rows
+  // takes one step per epoch and barely trains. Adam (dfencoder's own default) learns each
+  // user's habits in the same epochs: docs/hyperparameters.md has the measurements.
+  optimizer: 'adam',
   batchSize: 512,
   evalBatchSize: 1024,
   epochs: 30,
@@ -83,7 +87,7 @@ export const DEFAULT_AUTOENCODER_OPTIONS: Readonly<AutoencoderOptions> = Object.
   seed: 42,
   maxTrainingRows: 1_000_000,
   lossStdFloor: 0.05,
-  calibration: 'training',
+  calibration: 'held_out',
 });
 
 function invalid(option: string, value: unknown, expected: string): DfpError {

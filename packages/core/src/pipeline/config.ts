@@ -23,6 +23,8 @@ export interface PipelineConfig {
   cacheDir: string | null;
   trackingUri: string;
   filterThreshold: number;
+  /** Each feature's |z| is capped at this in `mean_abs_z`; Infinity = no cap (Morpheus). */
+  zCap: number;
   /** Detections file (.csv or .jsonl). */
   output: string;
   rejectsFile: string;

@@ -214,7 +214,7 @@ export class Scorer {
       const { model, version, fallbackReason } = resolution.resolved;
       let scores;
       try {
-        scores = await model.scoreAsync(fresh, { entity });
+        scores = await model.scoreAsync(fresh, { entity, zCap: config.zCap });
       } catch (err) {
         await this.deadLetter(fresh, entity, errorMessage(err));
         continue;

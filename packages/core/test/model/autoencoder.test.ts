@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 
 describe('model > autoencoder > training', () => {
-  it('exports the DFP defaults with a real patience', () => {
+  it('exports the DFP defaults with a real patience and Adam', () => {
     expect(DEFAULT_AUTOENCODER_OPTIONS).toMatchObject({
       encoderLayers: [512, 500],
       decoderLayers: [512],
@@ -33,7 +33,8 @@ describe('model > autoencoder > training', () => {
       swapProbability: 0.2,
       learningRate: 0.001,
       learningRateDecay: 0.99,
-      optimizer: 'sgd',
+      optimizer: 'adam',
+      calibration: 'held_out',
       batchSize: 512,
       evalBatchSize: 1024,
       epochs: 30,
@@ -63,25 +64,35 @@ describe('model > autoencoder > training', () => {
     model.dispose();
   });
 
-  it('calibrates on the training split only (mean, population std of row losses)', async () => {
-    const table = authTable(300);
-    const options = { ...SMALL, validationSize: 0.2 };
-    const model = await trainAutoencoder(table, AUTH_FEATURES, { ...options, lossStdFloor: 0 });
-    const floored = await trainAutoencoder(table, AUTH_FEATURES, options);
-    const trainRows = table.slice(0, 240);
-    const losses = model.perRowLosses(trainRows);
-    model.features.forEach((feature, f) => {
-      const values = Array.from(losses[f]);
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
-      expect(feature.calibration.mean).toBeCloseTo(mean, 9);
-      expect(feature.calibration.std).toBeCloseTo(std, 9);
-      // The default floor (0.05) only ever raises a spread that is smaller.
-      expect(floored.features[f].calibration.std).toBeCloseTo(Math.max(std, 0.05), 9);
-    });
-    model.dispose();
-    floored.dispose();
-  });
+  it.each([
+    // `training` (Morpheus): the rows the model was fitted on.
+    ['training' as const, 300, 0, 240],
+    // `held_out`: the validation rows, when there are at least 32 of them…
+    ['held_out' as const, 300, 240, 300],
+    // …else every row (here 20 validation rows of 200).
+    ['held_out' as const, 200, 0, 200],
+  ])(
+    'calibrates z-scores on the %s rows (mean, population std of row losses; %i rows)',
+    async (calibration, rows, from, to) => {
+      const table = authTable(rows);
+      const options = { ...SMALL, validationSize: 0.2, calibration };
+      if (rows === 200) options.validationSize = 0.1;
+      const model = await trainAutoencoder(table, AUTH_FEATURES, { ...options, lossStdFloor: 0 });
+      const floored = await trainAutoencoder(table, AUTH_FEATURES, options);
+      const losses = model.perRowLosses(table.slice(from, to));
+      model.features.forEach((feature, f) => {
+        const values = Array.from(losses[f]);
+        const mean = values.reduce((a, b) => a + b, 0) / values.length;
+        const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+        expect(feature.calibration.mean).toBeCloseTo(mean, 9);
+        expect(feature.calibration.std).toBeCloseTo(std, 9);
+        // The default floor (0.05) only ever raises a spread that is smaller.
+        expect(floored.features[f].calibration.std).toBeCloseTo(Math.max(std, 0.05), 9);
+      });
+      model.dispose();
+      floored.dispose();
+    },
+  );
 
   it('stops after `patience` epochs without a better validation loss', async () => {
     // Validation rows use a browser never seen in training (→ _other); the more the
@@ -240,6 +251,19 @@ describe('model > autoencoder > scoring', () => {
       expect(maxZ[r]).toBeCloseTo(Math.max(...row), 12);
       expect(meanZ[r]).toBeCloseTo(row.reduce((a, b) => a + b, 0) / row.length, 12);
     }
+    // With a cap, each feature counts at most the cap in mean_abs_z; the rest is unchanged.
+    const capped = model.score(table, { zCap: 0.5 });
+    const cappedMean = numbers(capped, 'mean_abs_z');
+    expect(numbers(capped, 'max_abs_z')).toEqual(maxZ);
+    expect(numbers(capped, 'logcount_z_loss')).toEqual(zs[0]);
+    let differs = 0;
+    for (let r = 0; r < 40; r++) {
+      const row = zs.map((z) => Math.min(z[r], 0.5));
+      expect(cappedMean[r]).toBeCloseTo(row.reduce((a, b) => a + b, 0) / row.length, 12);
+      expect(cappedMean[r]).toBeLessThanOrEqual(0.5);
+      if (cappedMean[r] < meanZ[r]) differs++;
+    }
+    expect(differs).toBeGreaterThan(0);
     // Numeric loss is the squared error in scaled space: ((pred − x) / std)².
     const spec = model.features[0];
     expect(spec.kind).toBe('numeric');
