@@ -76,6 +76,7 @@ export function testConfig(dir: string, overrides: Partial<PipelineConfig> = {})
     cacheDir: join(dir, 'cache'),
     trackingUri: `file:${join(dir, 'models')}`,
     filterThreshold: 2,
+    zCap: 5,
     output: join(dir, 'out', 'detections.jsonl'),
     rejectsFile: join(dir, 'out', 'rejects.jsonl'),
     deadLetterFile: join(dir, 'out', 'dead.jsonl'),
