@@ -240,10 +240,8 @@ async function benchKafka(work) {
     batch_records: Number(args.batch_records),
     entities: Number(args.users),
     backend,
-    model: {
-      trained_with: { ...config.model, epochs: args.epochs ?? 'source default (duo 30)' },
-      layers: 'encoder 512,500 / decoder 512 (defaults)',
-    },
+    z_cap: config.zCap,
+    models_trained_with: await trainedWith(models),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   });
 }
@@ -272,11 +270,21 @@ async function pipelineFor(argv) {
   return { config, ctx, backend, engine: scoringEngine(), source };
 }
 
+/** Every hyper-parameter a run trains with: the defaults, the source's, the command line's. */
+function trainingSettings(config) {
+  const { modelOptionsFor } = require(join(DIST, 'pipeline/train.js'));
+  const { resolveOptions } = require(join(DIST, 'model/index.js'));
+  return resolveOptions(modelOptionsFor(config));
+}
+
 function peakRssMb() {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
-const MODEL_NOTE = 'encoder 512,500 / decoder 512, relu (defaults)';
+const FIGURES = ['training', 'scoring', 'model', 'kafka', 'memory'];
+
+/** A bad option: said in one line, exit status 2. */
+class UsageError extends Error {}
 
 /** One training run of the sample; `trainUsers` all, generic or individual. */
 async function childTraining(work, trainUsers) {
@@ -306,7 +314,7 @@ async function childTraining(work, trainUsers) {
     rows_x_epochs: report.trainingRows,
     workers: config.workers,
     backend,
-    model: { ...config.model, layers: MODEL_NOTE },
+    model: trainingSettings(config),
     peak_rss_mb: peakRssMb(),
   });
 }
@@ -326,6 +334,7 @@ async function childScoring(work) {
     `--output=${join(out, 'detections.jsonl')}`,
     '--no_cache',
   ]);
+  const trained = await trainedWith(models);
   const started = performance.now();
   const report = await runInference(config, ctx);
   const wallS = (performance.now() - started) / 1000;
@@ -343,13 +352,25 @@ async function childScoring(work) {
     scoring_engine: engine,
     backend,
     note: 'includes reading, decoding, model loading (one per entity) and writing',
-    model: MODEL_NOTE,
+    z_cap: config.zCap,
+    models_trained_with: trained,
     peak_rss_mb: peakRssMb(),
   });
 }
 
-/** Model-only scoring: the generic model over one preprocessed table, per engine. */
-async function childModel(work) {
+/** The hyper-parameters the sample's generic model was trained with (from its metadata). */
+async function trainedWith(models) {
+  const { openModelStore } = require(join(DIST, 'store/open.js'));
+  const { modelName } = require(join(DIST, 'entities/names.js'));
+  const store = openModelStore(`file:${models}`);
+  const name = modelName('duo', null);
+  const latest = await store.latest(name);
+  const { metadata } = await store.load(name, latest.version);
+  return metadata.options;
+}
+
+/** Model-only scoring: the generic model over one preprocessed table, with one engine. */
+async function childModel(work, engine) {
   const { models } = paths(work);
   const data = join(work, `data-u${args.users}-d${args.scoring_days}`);
   const { config, backend } = await pipelineFor([
@@ -370,23 +391,21 @@ async function childModel(work) {
   const name = modelName('duo', null);
   const latest = await store.latest(name);
   const model = deserializeModel(await store.load(name, latest.version));
-  for (const engine of ['onnx', 'tfjs']) {
-    setScoringEngine(engine);
-    await model.scoreAsync(features); // warm-up: session creation, kernels
-    const started = performance.now();
-    await model.scoreAsync(features);
-    const seconds = (performance.now() - started) / 1000;
-    emit({
-      figure: 'scoring_model_only',
-      value: Math.round(features.numRows / seconds),
-      unit: 'rows/s',
-      rows: features.numRows,
-      scoring_engine: engine,
-      backend,
-      model: MODEL_NOTE,
-      peak_rss_mb: peakRssMb(),
-    });
-  }
+  setScoringEngine(engine);
+  await model.scoreAsync(features); // warm-up: session creation, kernels
+  const started = performance.now();
+  await model.scoreAsync(features);
+  const seconds = (performance.now() - started) / 1000;
+  emit({
+    figure: 'scoring_model_only',
+    value: Math.round(features.numRows / seconds),
+    unit: 'rows/s',
+    rows: features.numRows,
+    scoring_engine: engine,
+    backend,
+    model: model.metadata.options,
+    peak_rss_mb: peakRssMb(),
+  });
   model.dispose();
 }
 
@@ -425,7 +444,7 @@ async function childMemory(work) {
     wall_s: Number(seconds.toFixed(1)),
     backend,
     note: 'one trainer on the calling thread; the sample repeated to the row count',
-    model: MODEL_NOTE,
+    model: { ...trainingSettings(config), epochs: 1, maxTrainingRows: n },
   });
 }
 
@@ -472,15 +491,24 @@ function inChild(figure) {
 async function main() {
   const work = resolve(args.work);
   await mkdir(work, { recursive: true });
-  if (args.child === 'training') {
-    for (const mode of ['all', 'generic', 'individual']) await childTraining(work, mode);
-    return;
-  }
+  if (args.child?.startsWith('training:')) return childTraining(work, args.child.slice(9));
   if (args.child === 'scoring') return childScoring(work);
-  if (args.child === 'model') return childModel(work);
+  if (args.child?.startsWith('model:')) return childModel(work, args.child.slice(6));
   if (args.child === 'memory') return childMemory(work);
 
   const only = new Set(args.only.split(',').map((f) => f.trim()));
+  const unknown = [...only].filter((f) => !FIGURES.includes(f));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown figure ${unknown.join(', ')}; use ${FIGURES.join(', ')}`);
+  }
+  for (const name of ['users', 'scoring_days', 'events', 'partitions', 'memory_rows']) {
+    if (!/^[1-9]\d*$/.test(args[name])) {
+      throw new UsageError(`--${name} must be a whole number ≥ 1, got ${args[name]}`);
+    }
+  }
+  if (args.epochs !== undefined && !/^[1-9]\d*$/.test(args.epochs)) {
+    throw new UsageError(`--epochs must be a whole number ≥ 1, got ${args.epochs}`);
+  }
   const { data } = paths(work);
   if (!existsSync(join(data, 'duo-inference-data'))) {
     log(`generating the Duo sample for ${args.users} users in ${data}`);
@@ -495,11 +523,14 @@ async function main() {
   }
   if (only.has('training')) {
     log('training the sample: all, then generic only, then per-entity only');
-    await inChild('training');
+    for (const mode of ['all', 'generic', 'individual']) await inChild(`training:${mode}`);
   }
-  if (['scoring', 'model', 'kafka'].some((f) => only.has(f))) prepare(work);
+  const brokerless = only.has('kafka') && !args.bootstrap_servers;
+  if (['scoring', 'model'].some((f) => only.has(f)) || (only.has('kafka') && !brokerless)) {
+    prepare(work);
+  }
   if (only.has('scoring')) await inChild('scoring');
-  if (only.has('model')) await inChild('model');
+  if (only.has('model')) for (const engine of ['onnx', 'tfjs']) await inChild(`model:${engine}`);
   if (only.has('kafka')) await benchKafka(work);
   if (only.has('memory')) await inChild('memory');
 }
@@ -507,6 +538,10 @@ async function main() {
 main().then(
   () => process.exit(0),
   (err) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`bench: ${err.stack ?? err}\n`);
     // Open client connections must not keep a failed run alive.
     process.exit(1);

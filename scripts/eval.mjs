@@ -30,20 +30,66 @@ const ROOT = resolve(import.meta.dirname, '..');
 const DIST = join(ROOT, 'packages/core/dist');
 const require = createRequire(join(ROOT, 'packages/core/package.json'));
 
-const { values: args, positionals: dfpArgs } = parseArgs({
-  allowPositionals: true,
-  options: {
-    sources: { type: 'string', default: 'duo,azure,cloudtrail' },
-    users: { type: 'string', default: '25' },
-    seed: { type: 'string' },
-    threshold: { type: 'string', default: '2.0' },
-    work: { type: 'string', default: join(ROOT, '.cache/eval') },
-    full_scores: { type: 'string' },
-  },
-});
+function parseOptions() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        sources: { type: 'string', default: 'duo,azure,cloudtrail' },
+        users: { type: 'string', default: '25' },
+        seed: { type: 'string' },
+        threshold: { type: 'string', default: '2.0' },
+        work: { type: 'string', default: join(ROOT, '.cache/eval') },
+        full_scores: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`eval: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+const { values: args, positionals: dfpArgs } = parseOptions();
 
 function log(message) {
   process.stderr.write(`eval: ${message}\n`);
+}
+
+const SOURCES = ['duo', 'azure', 'cloudtrail'];
+
+/** A bad option or a failed step, already explained: one line, no stack trace. */
+class EvalError extends Error {
+  constructor(message, exitCode) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** Checks every option before anything runs (exit status 2 when one is wrong). */
+function checkOptions() {
+  const sources = args.sources.split(',').map((s) => s.trim());
+  const unknown = sources.filter((s) => !SOURCES.includes(s));
+  if (unknown.length > 0 || sources.length === 0) {
+    throw new EvalError(`unknown source ${unknown.join(', ')}; use ${SOURCES.join(', ')}`, 2);
+  }
+  if (!/^\d+$/.test(args.users) || Number(args.users) < 2) {
+    throw new EvalError(`--users must be a whole number ≥ 2, got ${args.users}`, 2);
+  }
+  const threshold = Number(args.threshold);
+  if (args.threshold.trim() === '' || !Number.isFinite(threshold) || threshold < 0) {
+    throw new EvalError(`--threshold must be a number ≥ 0, got ${args.threshold}`, 2);
+  }
+  return { sources, threshold };
+}
+
+/** Runs a child whose stderr the user already sees; a failure becomes one line. */
+function runStep(what, argv) {
+  try {
+    execFileSync(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (err) {
+    const why = err.status !== null ? `exit status ${err.status}` : `signal ${err.signal}`;
+    throw new EvalError(`${what} failed (${why}); its own message is above`, 1);
+  }
 }
 
 /** Generated logs for one source, made once per settings and reused. */
@@ -51,7 +97,7 @@ function dataFor(work, source) {
   const data = join(work, `data-u${args.users}-s${args.seed ?? 'default'}`);
   if (!existsSync(join(data, 'labels', `${source}-labels.jsonl`))) {
     log(`generating ${source} logs for ${args.users} entities in ${data}`);
-    execFileSync(process.execPath, [
+    runStep(`generating ${source} logs`, [
       join(ROOT, 'scripts/generate-sample-data.mjs'),
       '--out',
       data,
@@ -75,24 +121,20 @@ function trainAndScore(work, source, data) {
   mkdirSync(run, { recursive: true });
   const scores = join(run, 'scores.jsonl');
   const started = performance.now();
-  execFileSync(
-    process.execPath,
-    [
-      join(DIST, 'cli/main.js'),
-      `--source=${source}`,
-      '--train_users=all',
-      `--input_file=${join(data, `${source}-training-data`)}`,
-      `--inference_file=${join(data, `${source}-inference-data`)}`,
-      `--tracking_uri=file:${join(run, 'models')}`,
-      `--cache_dir=${join(run, 'cache')}`,
-      `--output=${scores}`,
-      '--filter_threshold=0',
-      '--log_level=WARNING',
-      '--no_progress',
-      ...dfpArgs,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  runStep(`dfp on ${source} (training, then scoring every row)`, [
+    join(DIST, 'cli/main.js'),
+    `--source=${source}`,
+    '--train_users=all',
+    `--input_file=${join(data, `${source}-training-data`)}`,
+    `--inference_file=${join(data, `${source}-inference-data`)}`,
+    `--tracking_uri=file:${join(run, 'models')}`,
+    `--cache_dir=${join(run, 'cache')}`,
+    `--output=${scores}`,
+    '--filter_threshold=0',
+    '--log_level=WARNING',
+    '--no_progress',
+    ...dfpArgs,
+  ]);
   return { scores, seconds: (performance.now() - started) / 1000, run };
 }
 
@@ -168,9 +210,9 @@ function summary(result) {
 async function main() {
   const work = resolve(args.work);
   mkdirSync(work, { recursive: true });
-  const threshold = Number(args.threshold);
+  const { sources, threshold } = checkOptions();
   const table = [];
-  for (const source of args.sources.split(',').map((s) => s.trim())) {
+  for (const source of sources) {
     const data = dataFor(work, source);
     const labels = readRows(join(data, 'labels', `${source}-labels.jsonl`));
     log(`${source}: training every entity and the generic model, scoring every inference row`);
@@ -220,6 +262,10 @@ async function main() {
 }
 
 main().catch((err) => {
+  if (err instanceof EvalError) {
+    process.stderr.write(`eval: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
   process.stderr.write(`eval: ${err.stack ?? err}\n`);
   process.exit(1);
 });

@@ -47,6 +47,13 @@ describe('scripts > bench', () => {
     // The whole sample: 4 entities and the generic model; then each part alone.
     const [all] = named('training_all');
     expect(all).toMatchObject({ models_trained: 5, backend: expect.stringMatching(/wasm|cpu/) });
+    // Every hyper-parameter is stated, defaults included.
+    expect(all.model).toMatchObject({
+      optimizer: 'adam',
+      calibration: 'held_out',
+      epochs: 2,
+      encoderLayers: [512, 500],
+    });
     expect(named('training_generic')[0]).toMatchObject({ models_trained: 1 });
     expect(named('training_individual')[0]).toMatchObject({ models_trained: 4 });
     // rows × epochs: every training row seen twice (2 epochs) by both kinds of model.
@@ -60,6 +67,7 @@ describe('scripts > bench', () => {
     expect(scoring.events).toBeGreaterThan(100);
     expect(scoring).toMatchObject({ scored: scoring.events, dead_lettered: 0 });
     expect(scoring.scoring_engine).toBe('onnx');
+    expect(scoring).toMatchObject({ z_cap: 5, models_trained_with: { epochs: 2 } });
     expect(scoring.value).toBeGreaterThan(0);
 
     const engines = named('scoring_model_only').map((f) => f.scoring_engine);
@@ -75,6 +83,13 @@ describe('scripts > bench', () => {
     });
     expect(kafka.value).toBeGreaterThan(0);
   }, 600_000);
+
+  it('refuses an unknown figure or a bad number in one line, exit status 2', async () => {
+    const failed = await run(process.execPath, [join(ROOT, 'scripts/bench.mjs'), '--only=gpu'], {
+      cwd: ROOT,
+    }).catch((err: { code: number; stderr: string }) => err);
+    expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown figure gpu/) });
+  });
 });
 
 describe('scripts > eval', () => {
@@ -122,4 +137,13 @@ describe('scripts > eval', () => {
       expect(scores).toHaveLength(labels.length);
     }
   }, 600_000);
+
+  it('refuses a bad option before it runs anything, exit status 2', async () => {
+    for (const bad of [['--threshold=abc'], ['--sources=duo,okta'], ['--users=1']]) {
+      const failed = await run(process.execPath, [join(ROOT, 'scripts/eval.mjs'), ...bad], {
+        cwd: ROOT,
+      }).catch((err: { code: number; stderr: string }) => err);
+      expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/^eval: .+\n$/) });
+    }
+  });
 });

@@ -274,7 +274,10 @@ function loadOrt(): Ort | null {
 
 /** Chooses the scoring engine for this process (else `DFP_SCORING_ENGINE`, else auto). */
 export function setScoringEngine(request: string | undefined): void {
-  engineRequest = request === undefined ? undefined : checkEngine(request, 'scoring engine');
+  engineRequest =
+    request === undefined
+      ? undefined
+      : checkEngine(request.trim().toLowerCase(), '--scoring_engine (DFP_SCORING_ENGINE)');
 }
 
 /**
