@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { DfpError, ErrorCodes, errorMessage } from '../errors';
-import { type Table, hasColumn, selectColumns, takeRows } from '../table';
+import { type Table, columnNames, hasColumn, selectColumns, sliceRows, takeRows } from '../table';
 import {
   type Autoencoder,
   FORMAT_VERSION,
@@ -83,7 +83,7 @@ function checkFeatureList(table: Table, features: string[], entity: string | und
     if (!hasColumn(table, name)) {
       throw trainingFailed(
         `training table${entityLabel(entity)} has no column ${name} ` +
-          `(has ${table.schema.fields.map((f) => f.name).join(', ')})`,
+          `(has ${columnNames(table).join(', ')})`,
         entity,
       );
     }
@@ -246,14 +246,14 @@ function prepare(
       entity,
     );
   }
-  const trainTable = rows.slice(0, trainRows);
+  const trainTable = sliceRows(rows, 0, trainRows);
   const features = fitFeatures(trainTable, names, opts.minCats, entity);
   return {
     rowsGiven,
     features,
     train: encodeRows(trainTable, features, entity),
     validation:
-      validationRows > 0 ? encodeRows(rows.slice(trainRows), features, entity) : undefined,
+      validationRows > 0 ? encodeRows(sliceRows(rows, trainRows), features, entity) : undefined,
   };
 }
 

@@ -1,7 +1,7 @@
 /** Small steps shared by training and inference. */
 import { applyPreprocessSchema } from '../schema/engine';
 import type { RecordReject, SourceDefinition } from '../schema/types';
-import { type Table, columnData, columnNames, withColumns } from '../table';
+import { type Table, columnNames, columnOf, withColumns } from '../table';
 import { batchFiles, dateFiles, type FileBatch } from '../batching/file-batcher';
 import { DfpError, ErrorCodes } from '../errors';
 import { openSink } from '../sinks/open';
@@ -18,7 +18,7 @@ export function preprocess(window: Table, source: SourceDefinition): Table {
   const processed = applyPreprocessSchema(window, source.preprocess);
   return withColumns(
     window,
-    columnNames(processed).map((name) => columnData(processed, name)),
+    columnNames(processed).map((name) => columnOf(processed, name)),
   );
 }
 

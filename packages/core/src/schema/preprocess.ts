@@ -6,12 +6,14 @@
  */
 import {
   type Cell,
-  type ColumnType,
-  Table,
+  type ColumnData,
+  type StoredColumn,
+  type Table,
   columnNames,
+  columnOf,
   getCells,
   hasColumn,
-  makeVectorOf,
+  makeTable,
 } from '../table';
 import { DfpError, ErrorCodes } from '../errors';
 import type {
@@ -47,9 +49,7 @@ function groupKey(group: Cell, day: number | null): string {
   return `${group === null ? MISSING_KEY : String(group)}\u0001${day ?? 'none'}`;
 }
 
-type Vector = ReturnType<typeof makeVectorOf>;
-
-/** Cells of the input table's columns, each read from Arrow at most once. */
+/** Cells of the input table's columns, each read at most once. */
 class InputColumns {
   private readonly cache = new Map<string, Cell[] | null>();
 
@@ -74,20 +74,12 @@ class InputColumns {
   }
 }
 
-const arrowTypeNames = new Map<ColumnType, string>();
-
-/** An input vector that a copy column can pass on unchanged (same name-level type). */
-function passthrough(table: Table, spec: ColumnSpec): Vector | null {
+/** An input column that a copy column can pass on unchanged (same type). */
+function passthrough(table: Table, spec: ColumnSpec): StoredColumn | null {
   if (spec.kind !== 'column' && spec.kind !== 'rename') return null;
   const input = spec.kind === 'column' ? (spec.input ?? spec.name) : spec.input;
-  const field = table.schema.fields.find((f) => f.name === input);
-  if (!field) return null;
-  let wanted = arrowTypeNames.get(spec.type);
-  if (wanted === undefined) {
-    wanted = String(makeVectorOf(spec.type, []).type);
-    arrowTypeNames.set(spec.type, wanted);
-  }
-  return String(field.type) === wanted ? (table.getChild(input) as Vector | null) : null;
+  const column = table.column(input);
+  return column && column.type === spec.type ? columnOf(table, input, spec.name) : null;
 }
 
 function checkPeriod(spec: IncrementColumn | DistinctIncrementColumn): void {
@@ -139,7 +131,7 @@ function distinctIncrement(input: InputColumns, spec: DistinctIncrementColumn): 
 
 /**
  * Computes the preprocessing schema's columns from `table`. A copy of a column
- * that already has the wanted type passes the Arrow vector on as it is.
+ * that already has the wanted type passes the column on as it is.
  */
 export function applyPreprocessSchema(table: Table, schema: PreprocessSchema): Table {
   const rows = table.numRows;
@@ -149,7 +141,7 @@ export function applyPreprocessSchema(table: Table, schema: PreprocessSchema): T
     return (i: number): unknown => (cells ? cells[i] : undefined);
   };
 
-  const out = new Map<string, Vector>();
+  const out = new Map<string, ColumnData | StoredColumn>();
   for (const spec of schema.columns) {
     const type = outputType(spec);
     const same = passthrough(table, spec);
@@ -158,11 +150,11 @@ export function applyPreprocessSchema(table: Table, schema: PreprocessSchema): T
       continue;
     }
     if (spec.kind === 'increment') {
-      out.set(spec.name, makeVectorOf(type, increment(input, spec)));
+      out.set(spec.name, { name: spec.name, type, values: increment(input, spec) });
       continue;
     }
     if (spec.kind === 'distinct_increment') {
-      out.set(spec.name, makeVectorOf(type, distinctIncrement(input, spec)));
+      out.set(spec.name, { name: spec.name, type, values: distinctIncrement(input, spec) });
       continue;
     }
     let custom: unknown[] | undefined;
@@ -184,12 +176,11 @@ export function applyPreprocessSchema(table: Table, schema: PreprocessSchema): T
       issues.notes.length = 0;
       values[i] = compute(i, i, issues);
     }
-    out.set(spec.name, makeVectorOf(type, values));
+    out.set(spec.name, { name: spec.name, type, values });
   }
 
   for (const name of schema.preserve ?? []) {
-    const vec = out.has(name) ? null : table.getChild(name);
-    if (vec) out.set(name, vec as Vector);
+    if (!out.has(name) && hasColumn(table, name)) out.set(name, columnOf(table, name));
   }
-  return new Table(Object.fromEntries(out));
+  return makeTable([...out.values()]);
 }

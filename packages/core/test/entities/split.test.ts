@@ -1,5 +1,5 @@
 import { splitByEntity, splitModeFor } from '../../src/entities/split';
-import { getStrings, makeTable } from '../../src/table';
+import { getNumbers, getStrings, makeTable } from '../../src/table';
 
 const table = makeTable([
   { name: 'username', type: 'string', values: ['bob', 'alice', 'bob', 'carol', 'alice'] },
@@ -12,7 +12,7 @@ describe('entities > split', () => {
     expect(parts.map((p) => p.entity)).toEqual([null, 'alice', 'bob', 'carol']);
     expect(parts[0].table.numRows).toBe(5);
     expect(getStrings(parts[2].table, 'username')).toEqual(['bob', 'bob']);
-    expect(Array.from(parts[1].table.getChild('n')!.toArray())).toEqual([1, 4]);
+    expect(Array.from(getNumbers(parts[1].table, 'n'))).toEqual([1, 4]);
   });
 
   it('maps --train_users like Morpheus', () => {

@@ -5,7 +5,7 @@ import {
   initBackend,
   trainAutoencoder,
 } from '../../src/model';
-import { type Cell, makeTable } from '../../src/table';
+import { type Cell, getNumbers, makeTable, sliceRows } from '../../src/table';
 import { AUTH_FEATURES, authTable, column, numbers } from './helpers';
 
 const SMALL = { encoderLayers: [16, 8], decoderLayers: [16], batchSize: 64, epochs: 3 };
@@ -79,7 +79,7 @@ describe('model > autoencoder > training', () => {
       if (rows === 200) options.validationSize = 0.1;
       const model = await trainAutoencoder(table, AUTH_FEATURES, { ...options, lossStdFloor: 0 });
       const floored = await trainAutoencoder(table, AUTH_FEATURES, options);
-      const losses = model.perRowLosses(table.slice(from, to));
+      const losses = model.perRowLosses(sliceRows(table, from, to));
       model.features.forEach((feature, f) => {
         const values = Array.from(losses[f]);
         const mean = values.reduce((a, b) => a + b, 0) / values.length;
@@ -138,7 +138,7 @@ describe('model > autoencoder > training', () => {
   });
 
   it('fails clearly on no rows, a missing feature column and no training rows left', async () => {
-    const empty = await caught(trainAutoencoder(authTable(50).slice(0, 0), AUTH_FEATURES));
+    const empty = await caught(trainAutoencoder(sliceRows(authTable(50), 0, 0), AUTH_FEATURES));
     expect(empty.code).toBe(ErrorCodes.MODEL_TRAINING_FAILED);
     const missing = await caught(trainAutoencoder(authTable(50), ['logcount', 'nope']));
     expect(missing.message).toMatch(/no column nope/);
@@ -216,7 +216,7 @@ describe('model > autoencoder > scoring', () => {
       'mean_abs_z:float',
     ]);
     expect(scores.every((c) => c.values.length === 30)).toBe(true);
-    const none = model.score(authTable(30, 5).slice(0, 0));
+    const none = model.score(sliceRows(authTable(30, 5), 0, 0));
     expect(none.map((c) => c.name)).toEqual(scores.map((c) => c.name));
     expect(none.every((c) => c.values.length === 0)).toBe(true);
     const browsers = model.features.find((f) => f.name === 'browser');
@@ -233,10 +233,7 @@ describe('model > autoencoder > scoring', () => {
     const model = await trainAutoencoder(authTable(200), AUTH_FEATURES, SMALL);
     const table = authTable(40, 9);
     const scores = model.score(table);
-    const logcount = numbers(
-      [{ name: 'x', type: 'float', values: table.getChild('logcount')?.toArray() as Int32Array }],
-      'x',
-    );
+    const logcount = getNumbers(table, 'logcount');
     const zs = model.features.map((feature) => {
       const losses = numbers(scores, `${feature.name}_loss`);
       const z = numbers(scores, `${feature.name}_z_loss`);

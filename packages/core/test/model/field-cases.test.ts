@@ -1,6 +1,6 @@
 /** Field cases B02–B04 from shared/reference/field-cases.md. */
 import { initBackend, trainAutoencoder, deserializeModel, serializeModel } from '../../src/model';
-import { type Cell, makeTable } from '../../src/table';
+import { type Cell, makeTable, sliceRows } from '../../src/table';
 import { column, numbers } from './helpers';
 
 const SMALL = { encoderLayers: [16, 8], decoderLayers: [16], batchSize: 64, epochs: 5 };
@@ -108,7 +108,7 @@ describe('model > field cases', () => {
     const unfloored = await trainAutoencoder(table, features, { ...SMALL, lossStdFloor: 0 });
     expect(unfloored.features.map((f) => f.calibration.std)).toEqual([1, 1, 1, 1]);
     unfloored.dispose();
-    const scores = model.score(table.slice(0, 20));
+    const scores = model.score(sliceRows(table, 0, 20));
     expect(allFinite(numbers(scores, 'mean_abs_z'))).toBe(true);
     expect(new Set(numbers(scores, 'mean_abs_z')).size).toBe(1);
     model.dispose();

@@ -1,6 +1,7 @@
 import { applyPreprocessSchema, registerCustomColumn } from '../../src/schema/engine';
 import type { PreprocessSchema } from '../../src/schema/types';
-import { columnNames, columnTypeOf, getCells, makeTable } from '../../src/table';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
+import { columnNames, columnTypeOf, fromIPC, getCells, makeTable, toIPC } from '../../src/table';
 
 const t = (iso: string): number =>
   Date.UTC(
@@ -104,15 +105,20 @@ describe('schema > preprocess', () => {
     expect(getCells(out, 'absent')).toEqual([null, null, null]);
   });
 
-  it('reads windows made of several record batches', () => {
+  it('reads windows stored as Arrow IPC in several record batches', () => {
     const rows: [string, string, string | null][] = [
       ['a', '2022-08-01 01:00', 'X'],
       ['b', '2022-08-01 02:00', 'Y'],
       ['a', '2022-08-01 03:00', 'Y'],
       ['a', '2022-08-01 04:00', 'X'],
     ];
-    const chunked = window(rows.slice(0, 2)).concat(window(rows.slice(2)));
-    expect(chunked.batches).toHaveLength(2);
+    // Two record batches on disk (as a state store or cache written in pieces holds them).
+    const arrow = tableFromIPC(toIPC(window(rows.slice(0, 2)))).concat(
+      tableFromIPC(toIPC(window(rows.slice(2)))),
+    );
+    expect(arrow.batches).toHaveLength(2);
+    const chunked = fromIPC(tableToIPC(arrow, 'file'));
+    expect(chunked.numRows).toBe(4);
     const out = applyPreprocessSchema(chunked, { ...COUNTERS, preserve: ['ts'] });
     expect(getCells(out, 'user')).toEqual(['a', 'b', 'a', 'a']);
     expect(getCells(out, 'logcount')).toEqual([0, 0, 1, 2]);
