@@ -149,21 +149,30 @@ function nonFinite(
   );
 }
 
+/** Weights not yet made into tensors: models that only score with ONNX Runtime never are. */
+export interface WeightArrays {
+  values: Float32Array[];
+  shapes: number[][];
+}
+
 class AutoencoderModel implements Autoencoder {
   readonly features: readonly ModelFeature[];
   private params: tf.Tensor[] | undefined;
+  private arrays: WeightArrays | undefined;
+  private released = false;
   private runner: Promise<OnnxRunner> | undefined;
 
   constructor(
     readonly metadata: ModelMetadata,
-    params: tf.Tensor[],
+    weights: tf.Tensor[] | WeightArrays,
   ) {
     this.features = metadata.features;
-    this.params = params;
+    if (Array.isArray(weights)) this.params = weights;
+    else this.arrays = weights;
   }
 
   get disposed(): boolean {
-    return this.params === undefined;
+    return this.released;
   }
 
   /** The weight tensors, in `paramSpecs` order (for serialisation). */
@@ -171,11 +180,28 @@ class AutoencoderModel implements Autoencoder {
     return this.live();
   }
 
-  private live(): tf.Tensor[] {
-    if (!this.params) {
+  private usable(): void {
+    if (this.released) {
       throw new DfpError(ErrorCodes.MODEL_INVALID, 'the model was disposed and cannot be used');
     }
+  }
+
+  /** The weight tensors, made on first use. */
+  private live(): tf.Tensor[] {
+    this.usable();
+    if (!this.params) {
+      const { values, shapes } = this.arrays as WeightArrays;
+      this.params = values.map((v, i) => tf.tensor(v, shapes[i], 'float32'));
+      this.arrays = undefined;
+    }
     return this.params;
+  }
+
+  /** The weights as arrays, in `paramSpecs` order. */
+  private weightValues(): Float32Array[] {
+    this.usable();
+    if (this.arrays) return this.arrays.values;
+    return (this.params as tf.Tensor[]).map((t) => t.dataSync() as Float32Array);
   }
 
   private run(table: Table, options: ScoreOptions | undefined, withOutputs: boolean) {
@@ -205,7 +231,7 @@ class AutoencoderModel implements Autoencoder {
 
   private onnx(): Promise<OnnxRunner> {
     if (!this.runner) {
-      const weights = this.live().map((t) => t.dataSync() as Float32Array);
+      const weights = this.weightValues();
       const names = this.features.filter((f) => f.kind === 'categorical').map((f) => f.name);
       const runner = OnnxRunner.create(this.metadata.network, names, weights);
       this.runner = runner;
@@ -321,6 +347,8 @@ class AutoencoderModel implements Autoencoder {
   dispose(): void {
     if (this.params) tf.dispose(this.params);
     this.params = undefined;
+    this.arrays = undefined;
+    this.released = true;
     const runner = this.runner;
     this.runner = undefined;
     // Releasing frees the session's native memory; a failure there changes nothing for callers.
@@ -337,11 +365,15 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Wraps metadata and weight tensors (in `paramSpecs` order); the model owns the
- * tensors. The metadata is copied and frozen, so callers cannot change a live model.
+ * Wraps metadata and weights (tensors, or arrays with their shapes, in
+ * `paramSpecs` order); the model owns them. The metadata is copied and frozen,
+ * so callers cannot change a live model.
  */
-export function createAutoencoder(metadata: ModelMetadata, params: tf.Tensor[]): Autoencoder {
-  return new AutoencoderModel(deepFreeze(structuredClone(metadata)), params);
+export function createAutoencoder(
+  metadata: ModelMetadata,
+  weights: tf.Tensor[] | WeightArrays,
+): Autoencoder {
+  return new AutoencoderModel(deepFreeze(structuredClone(metadata)), weights);
 }
 
 /** The weight tensors of a live model, in `paramSpecs` order. */

@@ -6,7 +6,6 @@
  * throws MODEL_INVALID saying what is wrong; a loaded model scores exactly
  * (bitwise) like the one that was saved.
  */
-import * as tf from '@tensorflow/tfjs';
 import { DfpError, ErrorCodes } from '../errors';
 import { activeBackend } from './backend';
 import {
@@ -276,6 +275,6 @@ export function deserializeModel(artifact: {
     options: metadata.options,
     training: metadata.training,
   };
-  const params = views.map((v, i) => tf.tensor(v, expected[i].shape, 'float32'));
-  return createAutoencoder(plain, params);
+  // Tensors are made when the model first needs them (ONNX Runtime scoring never does).
+  return createAutoencoder(plain, { values: views, shapes: expected.map((e) => [...e.shape]) });
 }

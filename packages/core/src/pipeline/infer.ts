@@ -13,7 +13,7 @@ import { ModelResolver } from '../store/model-cache';
 import { InferenceHistory } from '../window/rolling-window';
 import type { EntityStateStore } from '../window/state-store';
 import type { PipelineConfig } from './config';
-import { loadBatch } from './load';
+import { type LoadedBatch, loadBatch } from './load';
 import { type RunReport, emptyReport } from './report';
 import { expandInputs } from './inputs';
 import { accountBatch, objectsOf, planFileBatches, preprocess, sinkFor, windowKey } from './stages';
@@ -22,6 +22,9 @@ import { rowHashes } from '../window/row-hash';
 import { ORIGIN_COLUMNS } from '../schema/decode';
 
 type Row = Record<string, unknown>;
+
+/** Batches read ahead of the one being scored. */
+const READ_AHEAD_BATCHES = 2;
 
 function rowsOf(table: Table, timestampColumn: string): Row[] {
   const names = columnNames(table);
@@ -96,13 +99,26 @@ export class Scorer {
   async processFiles(paths: string[]): Promise<void> {
     const plan = await planFileBatches(this.config, paths);
     this.report.files += plan.files;
-    for (const [index, batch] of plan.batches.entries()) {
-      const loaded = await loadBatch(
-        batch.files.map((f) => f.path),
+    const load = (index: number) => {
+      const loading = loadBatch(
+        plan.batches[index].files.map((f) => f.path),
         this.config.source,
         this.config.cacheDir,
         objectsOf(this.config),
       );
+      // Awaited in order below; a failure must not count as unhandled while it waits.
+      loading.catch(() => undefined);
+      return loading;
+    };
+    // The next batches' files are fetched while this one is scored (a few batches ahead), so
+    // that waiting for the disk or S3 overlaps with scoring.
+    const ahead: Promise<LoadedBatch>[] = [];
+    let requested = 0;
+    for (const index of plan.batches.keys()) {
+      while (requested < plan.batches.length && requested <= index + READ_AHEAD_BATCHES) {
+        ahead.push(load(requested++));
+      }
+      const loaded = await (ahead.shift() as Promise<LoadedBatch>);
       await accountBatch(this.report, loaded, this.rejects, this.ctx.logger);
       this.ctx.logger.info(
         {
@@ -188,6 +204,7 @@ export class Scorer {
   private async scoreParts(parts: EntityBatch[]): Promise<void> {
     const { config, report } = this;
     const { source } = config;
+    const found: Row[] = [];
     for (const part of parts) {
       const entity = part.entity as string;
       const window = this.history.prepare(windowKey(entity), part.table);
@@ -236,14 +253,16 @@ export class Scorer {
         const i = hits[k];
         for (const col of scores) row[col.name] = col.values[i];
         row.model_version = version;
-        row.model_fallback_reason = fallbackReason;
+        row.model_fallback_reason = fallbackReason ?? null;
         row.detection_id = ids[k];
         row.event_time = eventTime;
         return row;
       });
-      await this.detections.write(rows);
-      report.detections += rows.length;
+      found.push(...rows);
     }
+    // One write for the batch's detections (each write is a round trip to the file or broker).
+    await this.detections.write(found);
+    report.detections += found.length;
   }
 
   private async deadLetter(rows: Table, entity: string, reason: string): Promise<void> {

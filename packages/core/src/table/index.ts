@@ -389,7 +389,7 @@ export function sortByNumber(table: Table, name: string): Table {
   return takeRows(table, order);
 }
 
-// ---- Arrow: the form on disk and between threads ----
+// Arrow: the form on disk.
 
 /** The column type of an Arrow field, as stages name it. */
 export function toColumnType(type: DataType): ColumnType {

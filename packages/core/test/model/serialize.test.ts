@@ -1,9 +1,11 @@
+import * as tf from '@tensorflow/tfjs';
 import { DfpError, ErrorCodes } from '../../src/errors';
 import {
   type Autoencoder,
   deserializeModel,
   initBackend,
   serializeModel,
+  setScoringEngine,
   trainAutoencoder,
 } from '../../src/model';
 import { AUTH_FEATURES, authTable } from './helpers';
@@ -47,6 +49,43 @@ describe('model > serialize', () => {
     expect(fromText.perRowLosses(table)).toEqual(model.perRowLosses(table));
     loaded.dispose();
     fromText.dispose();
+  });
+
+  it('makes weight tensors only when a tfjs path needs them (ONNX scoring never does)', async () => {
+    const saved = serializeModel(model);
+    const table = authTable(60, 13);
+    const expected = model.score(table);
+    const before = tf.memory().numTensors;
+    const loaded = deserializeModel({ metadata: saved.metadata, weights: saved.weights });
+    expect(tf.memory().numTensors).toBe(before);
+    setScoringEngine('onnx');
+    try {
+      const viaOnnx = await loaded.scoreAsync(table);
+      expect(tf.memory().numTensors).toBe(before);
+      const mean = viaOnnx.find((c) => c.name === 'mean_abs_z')?.values as Float64Array;
+      const want = expected.find((c) => c.name === 'mean_abs_z')?.values as Float64Array;
+      mean.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(1e-3));
+    } finally {
+      setScoringEngine(undefined);
+    }
+    // The tfjs forward makes them on first use, once, and dispose frees them.
+    const viaTfjs = loaded.score(table);
+    const made = tf.memory().numTensors - before;
+    expect(made).toBe(saved.metadata.weights.length);
+    loaded.score(table);
+    expect(tf.memory().numTensors - before).toBe(made);
+    expect(Array.from(viaTfjs[viaTfjs.length - 1].values)).toEqual(
+      Array.from(expected[expected.length - 1].values),
+    );
+    loaded.dispose();
+    expect(loaded.disposed).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => loaded.score(table)).toThrow('disposed');
+    // A model disposed before any tensor was made is disposed all the same.
+    const unused = deserializeModel({ metadata: saved.metadata, weights: saved.weights });
+    unused.dispose();
+    expect(unused.disposed).toBe(true);
+    await expect(unused.scoreAsync(table)).rejects.toThrow('disposed');
   });
 
   it('writes a manifest of float32 tensors with byte offsets covering the buffer', () => {
