@@ -11,7 +11,8 @@
  *             generic model alone and the per-entity models alone.
  *   scoring   end to end, files in, detections out: `dfp --train_users none`
  *             over generated Duo logs of many days (decode, per-entity history
- *             and derived features, model, detections written).
+ *             and derived features, model, detections written), once per
+ *             `--scoring_days` entry: a short run and a sustained one.
  *   model     model-only scoring of one table with the generic model, per
  *             scoring engine (onnx, tfjs).
  *   kafka     sustained scoring throughput through a real broker: generated
@@ -24,7 +25,7 @@
  *             model on --memory_rows rows (default 1,000,000) for one epoch.
  *
  *   node scripts/bench.mjs [--only training,scoring,model,kafka] [--users 25]
- *     [--scoring_days 120] [--events 50000] [--partitions 4] [--batch_records 1000]
+ *     [--scoring_days 120,480] [--events 50000] [--partitions 4] [--batch_records 1000]
  *     [--epochs N] [--memory_rows 1000000] [--work .cache/bench]
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -43,7 +44,7 @@ const { values: args } = parseArgs({
   options: {
     only: { type: 'string', default: 'training,scoring,model,kafka' },
     child: { type: 'string' },
-    scoring_days: { type: 'string', default: '120' },
+    scoring_days: { type: 'string', default: '120,480' },
     memory_rows: { type: 'string', default: '1000000' },
     events: { type: 'string', default: '50000' },
     partitions: { type: 'string', default: '4' },
@@ -319,10 +320,14 @@ async function childTraining(work, trainUsers) {
   });
 }
 
-/** End-to-end scoring of many days of Duo logs with the sample's models. */
-async function childScoring(work) {
+/** The day counts to score, in order (`--scoring_days 120,480`). */
+function scoringDays() {
+  return args.scoring_days.split(',').map((d) => d.trim());
+}
+
+/** End-to-end scoring of `days` days of Duo logs with the sample's models. */
+async function childScoring(work, days) {
   const { models } = paths(work);
-  const days = Number(args.scoring_days);
   const data = join(work, `data-u${args.users}-d${days}`);
   const { runInference } = require(join(DIST, 'pipeline/infer.js'));
   const out = join(work, 'scoring-out');
@@ -341,6 +346,7 @@ async function childScoring(work) {
   emit({
     figure: 'scoring_end_to_end',
     value: Math.round(report.scored / wallS),
+    days: Number(days),
     unit: 'events/s (files in, detections out)',
     wall_s: Number(wallS.toFixed(2)),
     events: report.records,
@@ -351,7 +357,9 @@ async function childScoring(work) {
     entities: Number(args.users),
     scoring_engine: engine,
     backend,
-    note: 'includes reading, decoding, model loading (one per entity) and writing',
+    note:
+      'includes reading, decoding, model loading (one per entity) and writing; ' +
+      'more days spread those fixed costs and the JIT warm-up over more events',
     z_cap: config.zCap,
     models_trained_with: trained,
     peak_rss_mb: peakRssMb(),
@@ -372,7 +380,7 @@ async function trainedWith(models) {
 /** Model-only scoring: the generic model over one preprocessed table, with one engine. */
 async function childModel(work, engine) {
   const { models } = paths(work);
-  const data = join(work, `data-u${args.users}-d${args.scoring_days}`);
+  const data = join(work, `data-u${args.users}-d${scoringDays()[0]}`);
   const { config, backend } = await pipelineFor([
     '--train_users=none',
     `--input_file=${join(data, 'duo-inference-data')}`,
@@ -492,7 +500,7 @@ async function main() {
   const work = resolve(args.work);
   await mkdir(work, { recursive: true });
   if (args.child?.startsWith('training:')) return childTraining(work, args.child.slice(9));
-  if (args.child === 'scoring') return childScoring(work);
+  if (args.child?.startsWith('scoring:')) return childScoring(work, args.child.slice(8));
   if (args.child?.startsWith('model:')) return childModel(work, args.child.slice(6));
   if (args.child === 'memory') return childMemory(work);
 
@@ -501,10 +509,15 @@ async function main() {
   if (unknown.length > 0) {
     throw new UsageError(`unknown figure ${unknown.join(', ')}; use ${FIGURES.join(', ')}`);
   }
-  for (const name of ['users', 'scoring_days', 'events', 'partitions', 'memory_rows']) {
+  for (const name of ['users', 'events', 'partitions', 'memory_rows']) {
     if (!/^[1-9]\d*$/.test(args[name])) {
       throw new UsageError(`--${name} must be a whole number ≥ 1, got ${args[name]}`);
     }
+  }
+  if (!scoringDays().every((d) => /^[1-9]\d*$/.test(d))) {
+    throw new UsageError(
+      `--scoring_days must be whole numbers ≥ 1 separated by commas, got ${args.scoring_days}`,
+    );
   }
   if (args.epochs !== undefined && !/^[1-9]\d*$/.test(args.epochs)) {
     throw new UsageError(`--epochs must be a whole number ≥ 1, got ${args.epochs}`);
@@ -515,10 +528,12 @@ async function main() {
     generate(data, []);
   }
   if (only.has('scoring') || only.has('model')) {
-    const days = join(work, `data-u${args.users}-d${args.scoring_days}`);
-    if (!existsSync(join(days, 'duo-inference-data'))) {
-      log(`generating ${args.scoring_days} days of Duo logs to score in ${days}`);
-      generate(days, ['--inference-days', args.scoring_days]);
+    for (const n of only.has('scoring') ? scoringDays() : scoringDays().slice(0, 1)) {
+      const days = join(work, `data-u${args.users}-d${n}`);
+      if (!existsSync(join(days, 'duo-inference-data'))) {
+        log(`generating ${n} days of Duo logs to score in ${days}`);
+        generate(days, ['--inference-days', n]);
+      }
     }
   }
   if (only.has('training')) {
@@ -529,7 +544,7 @@ async function main() {
   if (['scoring', 'model'].some((f) => only.has(f)) || (only.has('kafka') && !brokerless)) {
     prepare(work);
   }
-  if (only.has('scoring')) await inChild('scoring');
+  if (only.has('scoring')) for (const n of scoringDays()) await inChild(`scoring:${n}`);
   if (only.has('model')) for (const engine of ['onnx', 'tfjs']) await inChild(`model:${engine}`);
   if (only.has('kafka')) await benchKafka(work);
   if (only.has('memory')) await inChild('memory');

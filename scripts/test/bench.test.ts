@@ -34,7 +34,7 @@ describe('scripts > bench', () => {
         '--events=3000',
         '--users=4',
         '--epochs=2',
-        '--scoring_days=3',
+        '--scoring_days=3,6',
         '--partitions=2',
         '--batch_records=500',
         `--work=${work}`,
@@ -63,7 +63,10 @@ describe('scripts > bench', () => {
       expect(f.peak_rss_mb).toBeGreaterThan(50);
     }
 
-    const [scoring] = named('scoring_end_to_end');
+    // One scoring figure per --scoring_days entry, each over its own days of logs.
+    const [scoring, longer] = named('scoring_end_to_end');
+    expect([scoring.days, longer.days]).toEqual([3, 6]);
+    expect(longer.events).toBeGreaterThan(scoring.events as number);
     expect(scoring.events).toBeGreaterThan(100);
     expect(scoring).toMatchObject({ scored: scoring.events, dead_lettered: 0 });
     expect(scoring.scoring_engine).toBe('onnx');
@@ -89,6 +92,15 @@ describe('scripts > bench', () => {
       cwd: ROOT,
     }).catch((err: { code: number; stderr: string }) => err);
     expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown figure gpu/) });
+    const days = await run(
+      process.execPath,
+      [join(ROOT, 'scripts/bench.mjs'), '--only=scoring', '--scoring_days=120,x'],
+      { cwd: ROOT },
+    ).catch((err: { code: number; stderr: string }) => err);
+    expect(days).toMatchObject({
+      code: 2,
+      stderr: 'bench: --scoring_days must be whole numbers ≥ 1 separated by commas, got 120,x\n',
+    });
   });
 });
 
