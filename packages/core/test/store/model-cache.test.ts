@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { modelName } from '../../src/entities/names';
-import { initBackend, liveTensorCount, serializeModel, trainAutoencoder } from '../../src/model';
+import {
+  type Autoencoder,
+  initBackend,
+  liveTensorCount,
+  serializeModel,
+  trainAutoencoder,
+} from '../../src/model';
 import { LocalModelStore } from '../../src/store/local-store';
 import { ModelResolver } from '../../src/store/model-cache';
 import type { ModelStore } from '../../src/store/types';
@@ -28,20 +34,30 @@ describe('store > model cache', () => {
   it('B14: keeps at most maxModels loaded and frees the evicted ones', async () => {
     const baseline = liveTensorCount();
     const resolver = new ModelResolver(store, 'duo', { maxModels: 4 });
+    const rows = authTable(5);
+    const seen: Autoencoder[] = [];
+    // Each model is used on the tfjs path, so that it holds weight tensors to count.
+    const use = async (entity: string) => {
+      const r = await resolver.resolve(entity);
+      if (!r.ok) throw new Error(r.reason);
+      r.resolved.model.perRowLosses(rows);
+      seen.push(r.resolved.model);
+    };
     let perModel = 0;
     for (const [i, entity] of entities.slice(0, 8).entries()) {
-      const r = await resolver.resolve(entity);
-      expect(r.ok).toBe(true);
+      await use(entity);
       if (i === 0) perModel = liveTensorCount() - baseline;
     }
     expect(perModel).toBeGreaterThan(0);
     expect(liveTensorCount() - baseline).toBe(4 * perModel);
     // Two full cycles over more entities than fit stay bounded.
-    for (const entity of [...entities.slice(0, 8), ...entities.slice(0, 8)])
-      await resolver.resolve(entity);
+    for (const entity of [...entities.slice(0, 8), ...entities.slice(0, 8)]) await use(entity);
     expect(liveTensorCount() - baseline).toBe(4 * perModel);
+    // Evicted models are disposed (weights and any ONNX session freed), not just forgotten.
+    expect(new Set(seen.filter((m) => !m.disposed)).size).toBe(4);
     resolver.close();
     expect(liveTensorCount()).toBe(baseline);
+    expect(seen.every((m) => m.disposed)).toBe(true);
   });
 
   it('falls back to the generic model and says why', async () => {
