@@ -466,7 +466,7 @@ function arrowVector({ type, values }: StoredColumn): Vector {
     case 'timestamp': {
       const data = new BigInt64Array(n);
       const ms = values as Float64Array;
-      for (let i = 0; i < n; i++) if (!Number.isNaN(ms[i])) data[i] = BigInt(ms[i]);
+      for (let i = 0; i < n; i++) if (!Number.isNaN(ms[i])) data[i] = BigInt(Math.trunc(ms[i]));
       return makeVector(
         makeData({ type: new TimestampMillisecond(), length: n, nullCount, nullBitmap, data }),
       );

@@ -1,4 +1,11 @@
-import { tableFromIPC } from 'apache-arrow';
+import {
+  Table as ArrowTable,
+  TimestampMicrosecond,
+  makeData,
+  makeVector,
+  tableFromIPC,
+  tableToIPC,
+} from 'apache-arrow';
 import {
   columnNames,
   columnOf,
@@ -135,5 +142,18 @@ describe('table', () => {
       'bool',
       'timestamp',
     ]);
+  });
+
+  it('reads Arrow columns written by others (microsecond timestamps) and writes them as ms', () => {
+    const micros = makeData({
+      type: new TimestampMicrosecond(),
+      length: 2,
+      nullCount: 0,
+      data: new BigInt64Array([1500n, 2000000n]),
+    });
+    const read = fromIPC(tableToIPC(new ArrowTable({ t: makeVector(micros) }), 'file'));
+    expect(columnTypeOf(read, 't')).toBe('timestamp');
+    expect(getCells(read, 't')).toEqual([1.5, 2000]);
+    expect(getCells(fromIPC(toIPC(read)), 't')).toEqual([1, 2000]);
   });
 });
