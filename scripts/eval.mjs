@@ -9,10 +9,11 @@
  * with the labels. One JSON line per source on stdout: recall per anomaly
  * kind, precision, false-positive rate on normal rows and ROC AUC of
  * mean_abs_z, side by side with a plain per-entity never-seen-before rule on
- * the same rows; a table on stderr.
+ * the same rows; a table on stderr. Both are also compared at one alert budget:
+ * the recall each reaches while flagging at most --budget_fpr (2%) of normal rows.
  *
  *   node scripts/eval.mjs [--sources duo,azure,cloudtrail] [--users 25] [--seed dfp-sample]
- *     [--threshold 2.0] [--work .cache/eval] [--full_scores DIR] [-- <dfp options>]
+ *     [--threshold 2.0] [--budget_fpr 0.02] [--work .cache/eval] [--full_scores DIR] [-- <dfp options>]
  *
  * Options after `--` go to every `dfp` run (e.g. `-- --epochs 10 --learning_rate 0.01`),
  * which is how hyper-parameters are compared. --full_scores keeps every row's
@@ -39,6 +40,7 @@ function parseOptions() {
         users: { type: 'string', default: '25' },
         seed: { type: 'string' },
         threshold: { type: 'string', default: '2.0' },
+        budget_fpr: { type: 'string', default: '0.02' },
         work: { type: 'string', default: join(ROOT, '.cache/eval') },
         full_scores: { type: 'string' },
       },
@@ -79,7 +81,11 @@ function checkOptions() {
   if (args.threshold.trim() === '' || !Number.isFinite(threshold) || threshold < 0) {
     throw new EvalError(`--threshold must be a number ≥ 0, got ${args.threshold}`, 2);
   }
-  return { sources, threshold };
+  const budget = Number(args.budget_fpr);
+  if (args.budget_fpr.trim() === '' || !(budget >= 0 && budget <= 1)) {
+    throw new EvalError(`--budget_fpr must be a number from 0 to 1, got ${args.budget_fpr}`, 2);
+  }
+  return { sources, threshold, budget };
 }
 
 /** Runs a child whose stderr the user already sees; a failure becomes one line. */
@@ -172,7 +178,7 @@ async function decoded(sourceName, dir) {
  * The never-seen-before rule: a row's score is how many of its categorical
  * values its entity never had in training; it is flagged when that is ≥ 1.
  */
-async function neverSeenBefore(sourceName, data, labels) {
+async function neverSeenBefore(sourceName, data, labels, budget) {
   const training = await decoded(sourceName, join(data, `${sourceName}-training-data`));
   const seen = new Map();
   training.entities.forEach((entity, r) => {
@@ -190,7 +196,7 @@ async function neverSeenBefore(sourceName, data, labels) {
     });
     return { detection_id: `${sourceName}:${inference.ids[r]}`, mean_abs_z: novel };
   });
-  return { ...evaluate(rows, labels, 1), features: training.columns };
+  return { ...evaluate(rows, labels, 1, budget), features: training.columns };
 }
 
 function fixed(x, digits = 3) {
@@ -204,21 +210,22 @@ function summary(result) {
     precision: fixed(result.precision),
     false_positive_rate: fixed(result.falsePositiveRate, 4),
     recall_by_kind: result.recallByKind,
+    recall_at_fpr_budget: fixed(result.recallAtBudget),
   };
 }
 
 async function main() {
   const work = resolve(args.work);
   mkdirSync(work, { recursive: true });
-  const { sources, threshold } = checkOptions();
+  const { sources, threshold, budget } = checkOptions();
   const table = [];
   for (const source of sources) {
     const data = dataFor(work, source);
     const labels = readRows(join(data, 'labels', `${source}-labels.jsonl`));
     log(`${source}: training every entity and the generic model, scoring every inference row`);
     const { scores, seconds } = trainAndScore(work, source, data);
-    const model = evaluate(readRows(scores), labels, threshold);
-    const rule = await neverSeenBefore(source, data, labels);
+    const model = evaluate(readRows(scores), labels, threshold, budget);
+    const rule = await neverSeenBefore(source, data, labels, budget);
     if (model.rocAuc === null || model.unknownIds > 0) {
       throw new Error(
         `${source}: ${labels.length} labelled rows but the scores cover ` +
@@ -236,6 +243,7 @@ async function main() {
       rows: model.rows,
       anomalies: model.anomalies,
       threshold,
+      fpr_budget: budget,
       model: summary(model),
       never_seen_before: { ...summary(rule), features: rule.features },
       train_and_score_s: fixed(seconds, 1),
@@ -247,7 +255,11 @@ async function main() {
   }
   const pad = (v, n) => String(v).padEnd(n);
   log('');
-  log(`${pad('source', 11)}${pad('', 18)}${pad('AUC', 7)}${pad('recall', 8)}${pad('FPR', 8)}`);
+  const atBudget = `recall@${(100 * budget).toFixed(1)}%FPR`;
+  log(
+    `${pad('source', 11)}${pad('', 18)}${pad('AUC', 7)}${pad('recall', 8)}${pad('FPR', 8)}` +
+      atBudget,
+  );
   for (const t of table) {
     for (const [name, s] of [
       ['autoencoder', t.model],
@@ -255,7 +267,7 @@ async function main() {
     ]) {
       log(
         `${pad(t.source, 11)}${pad(name, 18)}${pad(s.roc_auc, 7)}` +
-          `${pad(s.recall, 8)}${pad(s.false_positive_rate, 8)}`,
+          `${pad(s.recall, 8)}${pad(s.false_positive_rate, 8)}${s.recall_at_fpr_budget}`,
       );
     }
   }

@@ -73,8 +73,36 @@ export function rocAuc(scores, positives) {
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
+/**
+ * The highest recall reachable with a false-positive rate of at most `maxFpr`:
+ * the threshold is swept over the scores (a row is flagged when its score is at
+ * least the threshold, ties flagged together). Compares detectors at one alert
+ * budget, whatever their own thresholds are.
+ */
+export function recallAtFpr(scores, positives, maxFpr) {
+  const order = scores.map((s, i) => [s, positives[i]]).sort((a, b) => b[0] - a[0]);
+  const pos = positives.filter(Boolean).length;
+  const neg = positives.length - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  let tp = 0;
+  let fp = 0;
+  let best = 0;
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j < order.length && order[j][0] === order[i][0]) {
+      if (order[j][1]) tp++;
+      else fp++;
+      j++;
+    }
+    if (fp / neg > maxFpr) break;
+    best = tp / pos;
+    i = j;
+  }
+  return best;
+}
+
 /** Quality figures of scored rows against labels, matched on the event id. */
-export function evaluate(scoredRows, labels, threshold) {
+export function evaluate(scoredRows, labels, threshold, budgetFpr) {
   const byId = new Map(labels.map((l) => [String(l.id), l]));
   const scored = new Map();
   for (const row of scoredRows) {
@@ -117,6 +145,9 @@ export function evaluate(scoredRows, labels, threshold) {
     precision: tp + fp ? tp / (tp + fp) : NaN,
     falsePositiveRate: normals ? fp / normals : NaN,
     rocAuc: complete ? rocAuc(allScores, allLabels) : null,
+    ...(budgetFpr === undefined
+      ? {}
+      : { recallAtBudget: complete ? recallAtFpr(allScores, allLabels, budgetFpr) : null }),
     recallByKind: Object.fromEntries(
       Object.entries(kinds).map(([k, v]) => [k, `${v.found}/${v.total}`]),
     ),

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { kafkaBootstrap } from '../../packages/core/test/support/services';
 
@@ -137,9 +138,12 @@ describe('scripts > eval', () => {
       expect(r.rows).toBe(labels.length);
       const model = r.model as Record<string, unknown>;
       const rule = r.never_seen_before as Record<string, unknown>;
+      expect(r.fpr_budget).toBe(0.02);
       for (const side of [model, rule]) {
         expect(side.roc_auc).toBeGreaterThan(0);
         expect(side.roc_auc).toBeLessThanOrEqual(1);
+        expect(side.recall_at_fpr_budget).toBeGreaterThanOrEqual(0);
+        expect(side.recall_at_fpr_budget).toBeLessThanOrEqual(1);
         expect(new Set(Object.keys(side.recall_by_kind as object))).toEqual(kinds);
       }
       // Full-scoring mode: one scored row per labelled row.
@@ -150,9 +154,21 @@ describe('scripts > eval', () => {
     }
   }, 600_000);
 
+  it('recall at an alert budget: the best threshold whose false-positive rate fits', async () => {
+    const module = pathToFileURL(join(ROOT, 'scripts/evaluate.mjs')).href;
+    const snippet =
+      `import { recallAtFpr } from ${JSON.stringify(module)};` +
+      'const s = [5, 4, 3, 3, 2, 1], p = [true, false, true, false, true, false];' +
+      'console.log(JSON.stringify([0, 1 / 3, 0.67, 1].map((b) => recallAtFpr(s, p, b))));';
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', snippet]);
+    // Tied scores are flagged together: the 3s cost a false positive along with their hit.
+    expect(JSON.parse(stdout)).toEqual([1 / 3, 1 / 3, 1, 1]);
+  });
+
   it('refuses a bad option before it runs anything, exit status 2', async () => {
-    for (const bad of [['--threshold=abc'], ['--sources=duo,okta'], ['--users=1']]) {
-      const failed = await run(process.execPath, [join(ROOT, 'scripts/eval.mjs'), ...bad], {
+    const bad = [['--threshold=abc'], ['--sources=duo,okta'], ['--users=1'], ['--budget_fpr=2']];
+    for (const args of bad) {
+      const failed = await run(process.execPath, [join(ROOT, 'scripts/eval.mjs'), ...args], {
         cwd: ROOT,
       }).catch((err: { code: number; stderr: string }) => err);
       expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/^eval: .+\n$/) });
