@@ -24,6 +24,7 @@ import {
   rowLosses,
 } from './network';
 import { OnnxRunner, scoringEngine } from './onnx';
+import { isLostSession } from './onnx-sessions';
 import type { AutoencoderOptions } from './options';
 
 export const FORMAT_VERSION = 1;
@@ -243,14 +244,49 @@ class AutoencoderModel implements Autoencoder {
     return this.runner;
   }
 
-  async scoreAsync(table: Table, options?: ScoreOptions): Promise<ColumnData[]> {
-    if (scoringEngine() === 'tfjs') return this.score(table, options);
-    const runner = await this.onnx();
+  /**
+   * The rows are encoded and handed to the session before this returns, so a
+   * caller can prepare its next table while the network runs (on the session
+   * worker) and the model may be disposed meanwhile. A session lost with its
+   * worker is made again on a new one, once.
+   */
+  scoreAsync(table: Table, options?: ScoreOptions): Promise<ColumnData[]> {
+    let data: EncodedRows;
     const entity = options?.entity ?? this.metadata.training.entity;
-    const data = encodeRows(table, this.metadata.features, entity);
-    const { losses, outputs } = await runner.evaluate(data);
-    this.checkLosses(losses, entity);
-    return this.columns(losses, outputs, data.rows, entity, options?.zCap);
+    try {
+      if (scoringEngine() === 'tfjs') return Promise.resolve(this.score(table, options));
+      this.usable();
+      data = encodeRows(table, this.metadata.features, entity);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const attempt = (): Promise<{ losses: Float32Array; outputs: Float32Array }> => {
+      let runner: Promise<OnnxRunner>;
+      try {
+        runner = this.onnx();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return runner
+        .then((r) => r.evaluate(data))
+        .catch((err: unknown) => {
+          // The session is made again on the next call.
+          if (this.runner === runner) {
+            this.runner = undefined;
+            runner.then((r) => r.release()).catch(() => undefined);
+          }
+          throw err;
+        });
+    };
+    return attempt()
+      .catch((err: unknown) => {
+        if (isLostSession(err)) return attempt();
+        throw err;
+      })
+      .then(({ losses, outputs }) => {
+        this.checkLosses(losses, entity);
+        return this.columns(losses, outputs, data.rows, entity, options?.zCap);
+      });
   }
 
   perRowLosses(table: Table, options?: ScoreOptions): Float32Array[] {

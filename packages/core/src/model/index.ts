@@ -41,8 +41,11 @@ export {
   SCORING_ENGINES,
   SCORING_ENGINE_ENV,
   onnxModelBytes,
+  prepareScoring,
   scoringEngine,
+  sessionsOnWorker,
   setScoringEngine,
+  stopSessionWorker,
 } from './onnx';
 export type { ScoringEngineRequest } from './onnx';
 export type { EpochInfo, TrainingHooks } from './train';

@@ -3,8 +3,8 @@
  * written as an ONNX graph (Gather embeddings, Gemm layers, the head) and run
  * by a session per model. Per-row losses are computed here from the head
  * outputs with the same formulas as `rowLosses`. ONNX Runtime fuses what tfjs
- * runs op by op, and uses every core: 6–15× tfjs-wasm's scoring speed
- * (ml-runtime.md). Training stays on tfjs.
+ * runs op by op: 6–15× tfjs-wasm's scoring speed (ml-runtime.md). Sessions run
+ * on a worker thread of their own (onnx-sessions.ts). Training stays on tfjs.
  *
  * The engine is chosen once per process: `DFP_SCORING_ENGINE` (or
  * `setScoringEngine`) = `auto` (ONNX Runtime when it loads, else tfjs),
@@ -15,6 +15,9 @@ import protobuf from 'protobufjs';
 import { DfpError, ErrorCodes } from '../errors';
 import type { EncodedRows } from './features';
 import { type NetworkShape, featureCount, outputDim, paramSpecs } from './network';
+import { type Feeds, type OrtSession, createSession, startSessionWorker } from './onnx-sessions';
+
+export { sessionsOnWorker, stopSessionWorker } from './onnx-sessions';
 
 /** BCE terms are capped like PyTorch's log clamp at −100 (as in `rowLosses`). */
 const MAX_BCE = 100;
@@ -298,12 +301,20 @@ export function scoringEngine(): 'onnx' | 'tfjs' {
   return 'tfjs';
 }
 
-/** An ONNX Runtime session over one model's network. */
+/** Gets the scoring engine ready before the first model is needed (where it is ONNX Runtime). */
+export function prepareScoring(): void {
+  try {
+    if (scoringEngine() === 'onnx') startSessionWorker();
+  } catch {
+    // An engine that cannot load says so when a model first scores, with the reason.
+  }
+}
+
+/** An ONNX Runtime session over one model's network (on the session worker when there is one). */
 export class OnnxRunner {
   private constructor(
     private readonly net: NetworkShape,
-    private readonly session: import('onnxruntime-node').InferenceSession,
-    private readonly runtime: Ort,
+    private readonly session: OrtSession,
   ) {}
 
   static async create(
@@ -319,18 +330,14 @@ export class OnnxRunner {
       );
     }
     const bytes = onnxModelBytes(net, categoricalNames, weights);
-    const session = await runtime.InferenceSession.create(bytes, {
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    });
-    return new OnnxRunner(net, session, runtime);
+    return new OnnxRunner(net, await createSession(runtime, bytes));
   }
 
   /** Head outputs [rows × outputDim] and per-row losses [rows × features], row-major. */
   async evaluate(data: EncodedRows): Promise<{ losses: Float32Array; outputs: Float32Array }> {
-    const { net, runtime } = this;
+    const { net } = this;
     const rows = data.rows;
-    const feeds: Record<string, import('onnxruntime-node').Tensor> = {};
+    const feeds: Feeds = {};
     const nNum = net.numeric;
     const nBin = net.binary;
     const nCat = net.embeddings.length;
@@ -341,15 +348,14 @@ export class OnnxRunner {
         for (let c = 0; c < nNum; c++) dense[r * width + c] = data.numeric[r * nNum + c];
         for (let c = 0; c < nBin; c++) dense[r * width + nNum + c] = data.binary[r * nBin + c];
       }
-      feeds.dense = new runtime.Tensor('float32', dense, [rows, width]);
+      feeds.dense = { type: 'float32', data: dense, dims: [rows, width] };
     }
     for (let i = 0; i < nCat; i++) {
       const codes = new Int32Array(rows);
       for (let r = 0; r < rows; r++) codes[r] = data.categorical[r * nCat + i];
-      feeds[`codes_${i}`] = new runtime.Tensor('int32', codes, [rows]);
+      feeds[`codes_${i}`] = { type: 'int32', data: codes, dims: [rows] };
     }
-    const result = await this.session.run(feeds);
-    const outputs = result.head.data as Float32Array;
+    const outputs = await this.session.run(feeds);
     return { losses: headLosses(net, data, outputs), outputs };
   }
 

@@ -6,10 +6,11 @@
  */
 import { type EntityBatch, splitByEntity } from '../entities/split';
 import { errorMessage } from '../errors';
-import type { Cell } from '../table';
+import type { Cell, ColumnData } from '../table';
 import { type Table, columnNames, getCells, takeRows } from '../table';
 import type { RowSink } from '../sinks/types';
-import { ModelResolver } from '../store/model-cache';
+import { prepareScoring } from '../model';
+import { ModelResolver, type ResolvedModel } from '../store/model-cache';
 import { InferenceHistory } from '../window/rolling-window';
 import type { EntityStateStore } from '../window/state-store';
 import type { PipelineConfig } from './config';
@@ -22,6 +23,14 @@ import { rowHashes } from '../window/row-hash';
 import { ORIGIN_COLUMNS } from '../schema/decode';
 
 type Row = Record<string, unknown>;
+
+/** One entity's rows handed to its model, waiting for their scores. */
+interface PendingScores {
+  entity: string;
+  fresh: Table;
+  resolved: ResolvedModel;
+  scores: Promise<ColumnData[]>;
+}
 
 /** Batches read ahead of the one being scored. */
 const READ_AHEAD_BATCHES = 2;
@@ -93,6 +102,7 @@ export class Scorer {
     this.rejects = sinkFor(config, 'rejects');
     this.deadLetters = sinks.deadLetters ?? sinkFor(config, 'dead-letters');
     this.report.outputs.detections = this.detections.currentPath;
+    prepareScoring();
   }
 
   /** Scores the given files (time window, sampling and batching applied). */
@@ -114,26 +124,41 @@ export class Scorer {
     // that waiting for the disk or S3 overlaps with scoring.
     const ahead: Promise<LoadedBatch>[] = [];
     let requested = 0;
-    for (const index of plan.batches.keys()) {
-      while (requested < plan.batches.length && requested <= index + READ_AHEAD_BATCHES) {
-        ahead.push(load(requested++));
+    let inFlight: Promise<void> | undefined;
+    const started = Date.now();
+    try {
+      for (const index of plan.batches.keys()) {
+        while (requested < plan.batches.length && requested <= index + READ_AHEAD_BATCHES) {
+          ahead.push(load(requested++));
+        }
+        const loaded = await (ahead.shift() as Promise<LoadedBatch>);
+        await accountBatch(this.report, loaded, this.rejects, this.ctx.logger);
+        this.ctx.logger.info(
+          {
+            batch: index + 1,
+            of: plan.batches.length,
+            rows: loaded.table.numRows,
+            fromCache: loaded.fromCache,
+          },
+          'batch loaded',
+        );
+        if (loaded.table.numRows === 0) continue;
+        // This batch is prepared and handed to the models while the previous one finishes
+        // (its networks still running on the session worker); then that one is awaited, so
+        // at most one batch is in flight and batches finish in order.
+        const finish = await this.startTable(loaded.table);
+        const previous = inFlight;
+        inFlight = (previous ?? Promise.resolve()).then(finish);
+        inFlight.catch(() => undefined);
+        await previous;
       }
-      const loaded = await (ahead.shift() as Promise<LoadedBatch>);
-      await accountBatch(this.report, loaded, this.rejects, this.ctx.logger);
-      this.ctx.logger.info(
-        {
-          batch: index + 1,
-          of: plan.batches.length,
-          rows: loaded.table.numRows,
-          fromCache: loaded.fromCache,
-        },
-        'batch loaded',
-      );
-      if (loaded.table.numRows === 0) continue;
-      const started = Date.now();
-      await this.scoreTable(loaded.table);
-      this.report.scoringMs += Date.now() - started;
+    } catch (err) {
+      // A batch still finishing is let finish (or fail) before the run stops.
+      await inFlight?.catch(() => undefined);
+      throw err;
     }
+    await inFlight;
+    this.report.scoringMs += Date.now() - started;
     if (this.detections.written > 0) this.report.outputs.detections = this.detections.currentPath;
   }
 
@@ -144,6 +169,17 @@ export class Scorer {
    * it was, so that the same rows read again are scored again, not taken for repeats.
    */
   async scoreTable(table: Table): Promise<void> {
+    const finish = await this.startTable(table);
+    await finish();
+  }
+
+  /**
+   * The first half of `scoreTable`: the batch's rows enter the history and go to
+   * their models. The function it gives finishes the batch (scores collected,
+   * detections written and flushed, state stored); a later batch may be started
+   * before it is called, but batches must finish in the order they started.
+   */
+  private async startTable(table: Table): Promise<() => Promise<void>> {
     const { config, report } = this;
     const { source } = config;
     const parts = splitByEntity(table, {
@@ -158,19 +194,31 @@ export class Scorer {
     const keys = parts.map((p) => windowKey(p.entity));
     await this.loadState(keys);
     const saved = this.history.checkpoint();
+    let pending: PendingScores[];
     try {
-      await this.scoreParts(parts);
-      // Buffering sinks (S3) make the batch durable here, before any state or offset moves on.
-      await this.detections.flush?.();
-      await this.deadLetters.flush?.();
-      if (this.state) {
-        const state = this.state;
-        await Promise.all(keys.map((k) => state.replace(k, this.history.rowsOf(k), {})));
-      }
+      pending = await this.dispatchParts(parts);
     } catch (err) {
       this.history.rollback(saved);
       throw err;
     }
+    // What each entity's state will be once this batch is done: later batches may move
+    // the history on before then.
+    const rows = keys.map((k) => [k, this.history.rowsOf(k)] as const);
+    return async () => {
+      try {
+        await this.collectScores(pending);
+        // Buffering sinks (S3) make the batch durable here, before any state or offset moves on.
+        await this.detections.flush?.();
+        await this.deadLetters.flush?.();
+        if (this.state) {
+          const state = this.state;
+          await Promise.all(rows.map(([k, held]) => state.replace(k, held, {})));
+        }
+      } catch (err) {
+        this.history.rollback(saved);
+        throw err;
+      }
+    };
   }
 
   /** Reads the stored history of entities not held in memory. */
@@ -201,10 +249,15 @@ export class Scorer {
     this.history.forget();
   }
 
-  private async scoreParts(parts: EntityBatch[]): Promise<void> {
+  /**
+   * Prepares each entity's new rows (history, derived features) and hands them to
+   * its model. The networks run on the session worker while this thread prepares
+   * the next parts, and the next batch; `collectScores` takes the results.
+   */
+  private async dispatchParts(parts: EntityBatch[]): Promise<PendingScores[]> {
     const { config, report } = this;
     const { source } = config;
-    const found: Row[] = [];
+    const scoring: PendingScores[] = [];
     for (const part of parts) {
       const entity = part.entity as string;
       const window = this.history.prepare(windowKey(entity), part.table);
@@ -228,41 +281,59 @@ export class Scorer {
         await this.deadLetter(fresh, entity, resolution.reason);
         continue;
       }
-      const { model, version, fallbackReason } = resolution.resolved;
+      const scores = resolution.resolved.model.scoreAsync(fresh, { entity, zCap: config.zCap });
+      // Awaited in order by collectScores; a failure must not count as unhandled meanwhile.
+      scores.catch(() => undefined);
+      scoring.push({ entity, fresh, resolved: resolution.resolved, scores });
+    }
+    return scoring;
+  }
+
+  /** Waits for each part's scores and writes the batch's detections (or dead letters). */
+  private async collectScores(scoring: PendingScores[]): Promise<void> {
+    const { report } = this;
+    const found: Row[] = [];
+    for (const { entity, fresh, resolved, scores: pending } of scoring) {
       let scores;
       try {
-        scores = await model.scoreAsync(fresh, { entity, zCap: config.zCap });
+        scores = await pending;
       } catch (err) {
         await this.deadLetter(fresh, entity, errorMessage(err));
         continue;
       }
       report.scored += fresh.numRows;
-      const mean = scores.find((c) => c.name === 'mean_abs_z');
-      if (!mean) throw new Error('model output lacks mean_abs_z');
-      const hits: number[] = [];
-      for (let i = 0; i < fresh.numRows; i++) {
-        if ((mean.values[i] as number) >= config.filterThreshold) hits.push(i);
-      }
-      if (hits.length === 0) continue;
-
-      const hitTable = takeRows(fresh, hits);
-      const base = rowsOf(hitTable, source.timestampColumn);
-      const ids = detectionIds(hitTable, source.eventIdColumn, source.name);
-      const eventTime = new Date().toISOString();
-      const rows = base.map((row, k) => {
-        const i = hits[k];
-        for (const col of scores) row[col.name] = col.values[i];
-        row.model_version = version;
-        row.model_fallback_reason = fallbackReason ?? null;
-        row.detection_id = ids[k];
-        row.event_time = eventTime;
-        return row;
-      });
-      found.push(...rows);
+      found.push(...this.detectionRows(fresh, scores, resolved));
     }
     // One write for the batch's detections (each write is a round trip to the file or broker).
     await this.detections.write(found);
     report.detections += found.length;
+  }
+
+  /** The rows at or over the threshold, with their scores and the model that gave them. */
+  private detectionRows(fresh: Table, scores: ColumnData[], resolved: ResolvedModel): Row[] {
+    const { config } = this;
+    const { source } = config;
+    const mean = scores.find((c) => c.name === 'mean_abs_z');
+    if (!mean) throw new Error('model output lacks mean_abs_z');
+    const hits: number[] = [];
+    for (let i = 0; i < fresh.numRows; i++) {
+      if ((mean.values[i] as number) >= config.filterThreshold) hits.push(i);
+    }
+    if (hits.length === 0) return [];
+    const { version, fallbackReason } = resolved;
+    const hitTable = takeRows(fresh, hits);
+    const base = rowsOf(hitTable, source.timestampColumn);
+    const ids = detectionIds(hitTable, source.eventIdColumn, source.name);
+    const eventTime = new Date().toISOString();
+    return base.map((row, k) => {
+      const i = hits[k];
+      for (const col of scores) row[col.name] = col.values[i];
+      row.model_version = version;
+      row.model_fallback_reason = fallbackReason ?? null;
+      row.detection_id = ids[k];
+      row.event_time = eventTime;
+      return row;
+    });
   }
 
   private async deadLetter(rows: Table, entity: string, reason: string): Promise<void> {

@@ -77,6 +77,7 @@ export class FileSink implements RowSink {
   private columns: string[] | null = null;
   private target: string;
   private ready = false;
+  private queue: Promise<void> = Promise.resolve();
   written = 0;
 
   constructor(readonly path: string) {
@@ -121,8 +122,17 @@ export class FileSink implements RowSink {
     this.ready = true;
   }
 
-  /** Appends rows. CSV columns are fixed by the first call. */
-  async write(rows: SinkRow[]): Promise<void> {
+  /**
+   * Appends rows. CSV columns are fixed by the first call. Calls made while one is
+   * still writing wait for it, so rows land in call order and the header once.
+   */
+  write(rows: SinkRow[]): Promise<void> {
+    const next = this.queue.then(() => this.append(rows));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async append(rows: SinkRow[]): Promise<void> {
     if (rows.length === 0) return;
     if (!this.ready) await this.prepare(Object.keys(rows[0]));
     let text = '';

@@ -29,6 +29,7 @@ export function utcDay(value: unknown): string | null {
 export class S3Sink implements RowSink {
   written = 0;
   private buffer: SinkRow[] = [];
+  private flushing: Promise<void> = Promise.resolve();
   private sequence = 0;
   private readonly run: string;
   private readonly bucket: string;
@@ -62,10 +63,22 @@ export class S3Sink implements RowSink {
     if (this.buffer.length >= (this.options.maxBufferedRows ?? 50_000)) await this.flush();
   }
 
-  async flush(): Promise<void> {
+  /**
+   * Writes the buffered rows as objects. Flushes run one at a time; rows written
+   * while one runs wait in the buffer for the next.
+   */
+  flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow());
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async flushNow(): Promise<void> {
     if (this.buffer.length === 0) return;
+    const taken = this.buffer;
+    this.buffer = [];
     const byDay = new Map<string, SinkRow[]>();
-    for (const row of this.buffer) {
+    for (const row of taken) {
       const day = this.options.dayOf(row) ?? 'unknown';
       let rows = byDay.get(day);
       if (!rows) byDay.set(day, (rows = []));
@@ -82,11 +95,10 @@ export class S3Sink implements RowSink {
         await this.store.put(uri, `${body}\n`, 'application/x-ndjson');
       } catch (err) {
         // Days already written leave the buffer; a later flush re-sends only the others.
-        this.buffer = days.slice(i).flatMap(([, r]) => r);
+        this.buffer = [...days.slice(i).flatMap(([, r]) => r), ...this.buffer];
         throw err;
       }
       this.objects.push(uri);
     }
-    this.buffer = [];
   }
 }

@@ -112,6 +112,25 @@ describe('e2e > s3 objects', () => {
     ).toEqual([1, 3]);
   });
 
+  it('keeps rows written while a flush is under way for the next flush', async () => {
+    const options = {
+      name: 'dfp-dead-letters-duo',
+      dayOf: (r: Record<string, unknown>) => String(r.t).slice(0, 10),
+    };
+    const sink = new S3Sink(objects, `s3://${bucket}/late/`, options);
+    await sink.write([{ t: '2022-08-30T01:00:00.000Z', n: 1 }]);
+    const flushing = sink.flush();
+    await sink.write([{ t: '2022-08-30T02:00:00.000Z', n: 2 }]);
+    await flushing;
+    await sink.flush();
+    const numbers = [];
+    for (const uri of sink.objects) {
+      const text = (await objects.read(uri)).toString().trim();
+      numbers.push(...text.split('\n').map((l) => JSON.parse(l).n as number));
+    }
+    expect(numbers.sort()).toEqual([1, 2]);
+  });
+
   it('names the object and the status when a read fails', async () => {
     await expect(objects.read(`s3://${bucket}/no/such.json`)).rejects.toThrow(
       new RegExp(`S3 read s3://${bucket}/no/such.json failed after 1 attempt.*404`),

@@ -114,4 +114,39 @@ describe('pipeline > scorer state', () => {
     again.close();
     expect(again.report).toMatchObject({ duplicates: 50, scored: 0 });
   }, 60_000);
+
+  it('files: a batch that fails stops the run with only finished batches stored', async () => {
+    // Batches overlap (the next is prepared while one finishes): the state stored must still
+    // be that of the batches whose detections were written, so a rerun loses and repeats none.
+    const days = ['2022-08-30', '2022-08-31', '2022-09-01'];
+    const files = await Promise.all(
+      days.map((day) =>
+        writeDuoFile(join(dir, 'days'), day, duoHistory(users, Date.parse(day), 10, 1)),
+      ),
+    );
+    const sink = new MemorySink();
+    const state = join(dir, 'state-c');
+    const first = new Scorer(config, ctx, { detections: sink }, new EntityStateStore(state));
+    const failOnSecond = sink.write.bind(sink);
+    let writes = 0;
+    sink.write = async (rows) => {
+      writes += 1;
+      if (writes === 2) throw new Error('disk full');
+      return failOnSecond(rows);
+    };
+    await expect(first.processFiles(files)).rejects.toThrow(/disk full/);
+    first.close();
+    expect(sink.rows).toHaveLength(20);
+    expect(new Set(sink.rows.map((r) => String(r.timestamp).slice(0, 10)))).toEqual(
+      new Set([days[0]]),
+    );
+
+    sink.write = failOnSecond;
+    const rerun = new Scorer(config, ctx, { detections: sink }, new EntityStateStore(state));
+    await rerun.processFiles(files);
+    rerun.close();
+    expect(rerun.report).toMatchObject({ duplicates: 20, scored: 40, detections: 40 });
+    expect(byId(sink).size).toBe(60);
+    expect(sink.rows).toHaveLength(60);
+  }, 60_000);
 });

@@ -18,6 +18,15 @@ describe('sinks > file', () => {
     );
   });
 
+  it('writes made at once land in call order, under one header', async () => {
+    const path = join(dir, 'c.csv');
+    const sink = new FileSink(path);
+    const rows = Array.from({ length: 5 }, (_, i) => ({ n: i }));
+    await Promise.all(rows.map((row) => sink.write([row])));
+    expect(await readFile(path, 'utf8')).toBe('n\n0\n1\n2\n3\n4\n');
+    expect(sink.written).toBe(5);
+  });
+
   it('defuses text a spreadsheet would run as a formula, but not numbers', async () => {
     const path = join(dir, 'f.csv');
     await new FileSink(path).write([
