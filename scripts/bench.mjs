@@ -330,6 +330,7 @@ async function childScoring(work, days) {
   const { models } = paths(work);
   const data = join(work, `data-u${args.users}-d${days}`);
   const { runInference } = require(join(DIST, 'pipeline/infer.js'));
+  const { sessionPlacement } = require(join(DIST, 'model/index.js'));
   const out = join(work, 'scoring-out');
   await rm(out, { recursive: true, force: true });
   const { config, ctx, backend, engine } = await pipelineFor([
@@ -356,6 +357,7 @@ async function childScoring(work, days) {
     files: report.files,
     entities: Number(args.users),
     scoring_engine: engine,
+    ...(engine === 'onnx' ? { onnx_sessions: sessionPlacement() } : {}),
     backend,
     note:
       'includes reading, decoding, model loading (one per entity) and writing; ' +
@@ -390,7 +392,9 @@ async function childModel(work, engine) {
   const { preprocess } = require(join(DIST, 'pipeline/stages.js'));
   const { openModelStore } = require(join(DIST, 'store/open.js'));
   const { modelName } = require(join(DIST, 'entities/names.js'));
-  const { deserializeModel, setScoringEngine } = require(join(DIST, 'model/index.js'));
+  const { deserializeModel, sessionPlacement, setScoringEngine } = require(
+    join(DIST, 'model/index.js'),
+  );
   const dir = join(data, 'duo-inference-data');
   const files = readdirSync(dir).map((f) => join(dir, f));
   const { table } = await loadBatch(files, config.source, null);
@@ -410,6 +414,7 @@ async function childModel(work, engine) {
     unit: 'rows/s',
     rows: features.numRows,
     scoring_engine: engine,
+    ...(engine === 'onnx' ? { onnx_sessions: sessionPlacement() } : {}),
     backend,
     model: model.metadata.options,
     peak_rss_mb: peakRssMb(),

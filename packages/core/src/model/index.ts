@@ -43,6 +43,7 @@ export {
   onnxModelBytes,
   prepareScoring,
   scoringEngine,
+  sessionPlacement,
   sessionsOnWorker,
   setScoringEngine,
   stopSessionWorker,

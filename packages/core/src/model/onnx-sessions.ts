@@ -204,6 +204,13 @@ export async function stopSessionWorker(): Promise<void> {
   await host?.stop();
 }
 
+/** Where sessions run and with how many intra-op threads (as the benchmark reports it). */
+export function sessionPlacement(): { thread: 'worker' | 'calling'; intraOpThreads: number } {
+  return sessionsOnWorker()
+    ? { thread: 'worker', intraOpThreads: workerThreads() }
+    : { thread: 'calling', intraOpThreads: availableParallelism() };
+}
+
 /** A session over the model `bytes`, on the worker thread when there is one. */
 export async function createSession(ort: Ort, bytes: Uint8Array): Promise<OrtSession> {
   if (!sessionsOnWorker()) return openSession(ort, bytes, undefined);

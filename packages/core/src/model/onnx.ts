@@ -17,7 +17,7 @@ import type { EncodedRows } from './features';
 import { type NetworkShape, featureCount, outputDim, paramSpecs } from './network';
 import { type Feeds, type OrtSession, createSession, startSessionWorker } from './onnx-sessions';
 
-export { sessionsOnWorker, stopSessionWorker } from './onnx-sessions';
+export { sessionPlacement, sessionsOnWorker, stopSessionWorker } from './onnx-sessions';
 
 /** BCE terms are capped like PyTorch's log clamp at −100 (as in `rowLosses`). */
 const MAX_BCE = 100;
