@@ -12,6 +12,7 @@ import {
   createTrainerPool,
   initBackend,
   scoringEngine,
+  sessionPlacement,
   setScoringEngine,
 } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
@@ -344,7 +345,8 @@ export function buildProgram(): Command {
     .addOption(
       option(
         '--scoring_engine <name>',
-        'auto (ONNX Runtime when installed, else tfjs), onnx or tfjs: what scores rows',
+        'auto (ONNX Runtime when installed, else tfjs), onnx or tfjs: what scores rows; ONNX ' +
+          'Runtime runs on a worker thread (DFP_ONNX_WORKER=0: on the main thread)',
         'DFP_SCORING_ENGINE',
       ).default('auto'),
     )
@@ -478,8 +480,15 @@ export async function main(argv: string[]): Promise<number> {
     const backend = await initBackend(opts.mlBackend as 'auto');
     setScoringEngine(opts.scoringEngine);
     const engine = scoringEngine();
+    const onnxSessions = engine === 'onnx' ? sessionPlacement() : undefined;
     logger.info(
-      { backend, scoringEngine: engine, source: source.name, trainUsers: config.trainUsers },
+      {
+        backend,
+        scoringEngine: engine,
+        onnxSessions,
+        source: source.name,
+        trainUsers: config.trainUsers,
+      },
       'starting',
     );
     const store = openModelStore(config.trackingUri);

@@ -94,8 +94,10 @@ function number(
   rule: string,
 ): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !check(n))
-    throw invalid(option, value, `must be ${rule}`);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw invalid(option, value, `is not a number; it must be ${rule}`);
+  }
+  if (!check(n)) throw invalid(option, value, `must be ${rule}`);
   return n;
 }
 

@@ -181,7 +181,15 @@ export function isLostSession(err: unknown): boolean {
 
 /** Whether sessions run on the worker thread (compiled build, not switched off). */
 export function sessionsOnWorker(): boolean {
-  const env = process.env[ONNX_WORKER_ENV]?.trim();
+  const env = process.env[ONNX_WORKER_ENV]?.trim().toLowerCase() ?? '';
+  if (!['', '1', 'true', '0', 'false'].includes(env)) {
+    throw new DfpError(
+      ErrorCodes.CONFIG_INVALID,
+      `${ONNX_WORKER_ENV} is ${JSON.stringify(process.env[ONNX_WORKER_ENV])}; ` +
+        'expected 1 or true (sessions on a worker thread, the default) or 0 or false',
+      { details: { value: process.env[ONNX_WORKER_ENV] } },
+    );
+  }
   if (env === '0' || env === 'false') return false;
   return __filename.endsWith('.js') && existsSync(WORKER_SCRIPT);
 }

@@ -2,6 +2,7 @@
 import { buildProgram, cliOptions } from '../../src/cli/main';
 import { type RawOptions, buildConfig } from '../../src/config/options';
 import { DfpError } from '../../src/errors';
+import { sessionsOnWorker } from '../../src/model';
 import { getBuiltinSource } from '../../src/schema/builtin';
 
 const duo = getBuiltinSource('duo');
@@ -29,6 +30,27 @@ describe('config > scoring options', () => {
     expect(buildConfig(parse(['--z_cap', '3.5']), duo).zCap).toBe(3.5);
     expect(buildConfig(parse(['--z_cap', 'none']), duo).zCap).toBe(Infinity);
     expect(buildConfig(parse([], { DFP_Z_CAP: '8' }), duo).zCap).toBe(8);
+  });
+
+  it('DFP_ONNX_WORKER: 0 or false keeps sessions on the main thread; other values are refused', () => {
+    const saved = process.env.DFP_ONNX_WORKER;
+    try {
+      for (const off of ['0', 'false', 'FALSE']) {
+        process.env.DFP_ONNX_WORKER = off;
+        expect(sessionsOnWorker()).toBe(false);
+      }
+      process.env.DFP_ONNX_WORKER = 'banana';
+      expect(() => sessionsOnWorker()).toThrow(/DFP_ONNX_WORKER is "banana"; expected 1 or true/);
+    } finally {
+      if (saved === undefined) delete process.env.DFP_ONNX_WORKER;
+      else process.env.DFP_ONNX_WORKER = saved;
+    }
+  });
+
+  it('names a threshold that is not a number as such', () => {
+    expect(() => buildConfig(parse(['--filter_threshold', 'abc']), duo)).toThrow(
+      '--filter_threshold "abc": is not a number; it must be ≥ 0',
+    );
   });
 
   it('refuses a cap that is not a positive number', () => {
