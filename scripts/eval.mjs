@@ -13,7 +13,8 @@
  * the recall each reaches while flagging at most --budget_fpr (2%) of normal rows.
  *
  *   node scripts/eval.mjs [--sources duo,azure,cloudtrail] [--users 25] [--seed dfp-sample]
- *     [--threshold 2.0] [--budget_fpr 0.02] [--work .cache/eval] [--full_scores DIR] [-- <dfp options>]
+ *     [--threshold 2.0] [--budget_fpr 0.02] [--work .cache/eval] [--full_scores DIR]
+ *     [-- <dfp options>]
  *
  * Options after `--` go to every `dfp` run (e.g. `-- --epochs 10 --learning_rate 0.01`),
  * which is how hyper-parameters are compared. --full_scores keeps every row's

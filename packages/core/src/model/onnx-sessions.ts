@@ -232,7 +232,7 @@ export async function createSession(ort: Ort, bytes: Uint8Array): Promise<OrtSes
   return new WorkerSession(server, reply.ok ? (reply.session as number) : 0, generation);
 }
 
-/** The view itself when it spans its whole buffer (so the buffer can be transferred), else a copy. */
+/** The view itself when it spans its whole buffer (so that can be transferred), else a copy. */
 export function wholeBuffer<T extends Uint8Array | Float32Array | Int32Array>(view: T): T {
   return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength
     ? view

@@ -32,7 +32,7 @@ describe('config > scoring options', () => {
     expect(buildConfig(parse([], { DFP_Z_CAP: '8' }), duo).zCap).toBe(8);
   });
 
-  it('DFP_ONNX_WORKER: 0 or false keeps sessions on the main thread; other values are refused', () => {
+  it('DFP_ONNX_WORKER: 0 or false keeps sessions on the main thread; others are refused', () => {
     const saved = process.env.DFP_ONNX_WORKER;
     try {
       for (const off of ['0', 'false', 'FALSE']) {
