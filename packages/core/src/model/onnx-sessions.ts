@@ -70,6 +70,8 @@ export type SessionReply =
 /** A request before the host numbers it (`Omit` applied to each member of the union). */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type RequestBody = WithoutId<SessionRequest>;
+/** A reply that is not an error (errors are thrown by `call`). */
+type Answer = Extract<SessionReply, { ok: true }>;
 
 const WORKER_SCRIPT = join(__dirname, 'onnx-worker.js');
 export const ONNX_WORKER_ENV = 'DFP_ONNX_WORKER';
@@ -128,7 +130,7 @@ class SessionHost {
     await this.worker?.terminate();
   }
 
-  async call(request: RequestBody, transfer: ArrayBuffer[] = []) {
+  async call(request: RequestBody, transfer: ArrayBuffer[] = []): Promise<Answer> {
     this.worker ??= this.start();
     const worker = this.worker;
     const id = this.nextId++;
@@ -165,7 +167,7 @@ class WorkerSession implements OrtSession {
       owned[name] = { ...f, data: wholeBuffer(f.data) };
     const transfer = Object.values(owned).map((f) => f.data.buffer as ArrayBuffer);
     const reply = await this.server.call({ type: 'run', session: this.id, feeds: owned }, transfer);
-    return reply.ok ? (reply.head as Float32Array) : new Float32Array();
+    return reply.head as Float32Array;
   }
 
   async release(): Promise<void> {
@@ -229,7 +231,7 @@ export async function createSession(ort: Ort, bytes: Uint8Array): Promise<OrtSes
   const reply = await server.call({ type: 'open', bytes: owned, threads: workerThreads() }, [
     owned.buffer as ArrayBuffer,
   ]);
-  return new WorkerSession(server, reply.ok ? (reply.session as number) : 0, generation);
+  return new WorkerSession(server, reply.session as number, generation);
 }
 
 /** The view itself when it spans its whole buffer (so that can be transferred), else a copy. */

@@ -51,7 +51,7 @@ describe('model > serialize', () => {
     fromText.dispose();
   });
 
-  it('makes weight tensors only when a tfjs path needs them (ONNX scoring never does)', async () => {
+  it('makes weight tensors only when a tfjs path needs them (never for ONNX scoring)', async () => {
     const saved = serializeModel(model);
     const table = authTable(60, 13);
     const expected = model.score(table);
