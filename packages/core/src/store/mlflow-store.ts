@@ -26,6 +26,8 @@ import type {
 } from './types';
 
 export const CHAMPION_ALIAS = 'champion';
+/** Writes of the champion alias before a registration gives up (see setChampion). */
+const CHAMPION_ATTEMPTS = 5;
 const PAGE_SIZE = 1000;
 
 interface KeyValue {
@@ -313,14 +315,55 @@ export class MlflowModelStore implements ModelStore {
     return current;
   }
 
+  /**
+   * Points the champion alias at the newest READY version. Concurrent registrations of one model
+   * race on it: MLflow inserts a new alias without a lock, so one of two first writes fails (400
+   * from SQLite's unique index), and a slower registrant could point it back at an older version.
+   * So each registrant writes, reads the alias and the versions back, and writes the newest again
+   * until the alias names it.
+   */
   private async setChampion(name: string, version: number): Promise<void> {
+    let target = version;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.call('POST', 'registered-models/alias', {
+          body: { name, alias: CHAMPION_ALIAS, version: String(target) },
+        });
+      } catch (err) {
+        // Servers before aliases (MLflow < 2.3) answer 404; latest() then takes the newest READY.
+        if (isMlflowError(err) && err.status === 404) return;
+        if (!isMlflowError(err) || err.status !== 400 || attempt >= CHAMPION_ATTEMPTS) throw err;
+      }
+      const named = await this.championVersion(name);
+      const ready = (await this.versions(name)).filter((v) => v.status === 'READY');
+      const newest = Math.max(target, ...ready.map((v) => v.version));
+      if (named === newest) return;
+      if (attempt >= CHAMPION_ATTEMPTS) {
+        throw new DfpError(
+          ErrorCodes.STORE_UNREADABLE,
+          `model ${name}: the ${CHAMPION_ALIAS} alias names version ${named} after ` +
+            `${attempt} writes; the newest READY version is ${newest}`,
+        );
+      }
+      target = newest;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+    }
+  }
+
+  /** The version the champion alias names, or null when it names none. */
+  private async championVersion(name: string): Promise<number | null> {
     try {
-      await this.client.call('POST', 'registered-models/alias', {
-        body: { name, alias: CHAMPION_ALIAS, version: String(version) },
-      });
+      const res = await this.client.call<{ model_version?: RawModelVersion }>(
+        'GET',
+        'registered-models/alias',
+        { query: { name, alias: CHAMPION_ALIAS } },
+      );
+      return res.model_version
+        ? toInfo(res.model_version, 'registered-models/alias').version
+        : null;
     } catch (err) {
-      // Servers before aliases (MLflow < 2.3) answer 404; latest() then takes the newest READY.
-      if (!isMlflowError(err) || err.status !== 404) throw err;
+      if (isMlflowError(err) && err.status === 404) return null;
+      throw err;
     }
   }
 

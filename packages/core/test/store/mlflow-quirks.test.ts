@@ -195,6 +195,11 @@ function scriptRegistry(script: RegistryScript = {}) {
     aliases.set(`${body.name}@${body.alias}`, body.version);
     return { json: {} };
   });
+  fake.on('GET', 'model-versions/search', (req) => {
+    const name = /^name='(.*)'$/.exec(req.query.filter ?? '')?.[1];
+    const found = [...versions.keys()].filter((key) => key.startsWith(`${name}/`));
+    return { json: { model_versions: found.map((key) => withStatus(key)?.model_version) } };
+  });
   fake.on('GET', 'registered-models/alias', (req) => {
     const version = aliases.get(`${req.query.name}@${req.query.alias}`);
     const answer = version === undefined ? undefined : withStatus(`${req.query.name}/${version}`);
@@ -347,6 +352,8 @@ describe('store > mlflow quirks', () => {
         'POST model-versions/create',
         'GET model-versions/get',
         'POST registered-models/alias',
+        'GET registered-models/alias',
+        'GET model-versions/search',
       ]);
       expect(fake.sent('POST runs/create')[0].json).toMatchObject({
         experiment_id: '1',
@@ -434,6 +441,8 @@ describe('store > mlflow quirks', () => {
         'POST registered-models/create',
         'POST model-versions/create',
         'POST registered-models/alias',
+        'GET registered-models/alias',
+        'GET model-versions/search',
       ]);
       expect(fake.sent('POST runs/log-batch')[0].json).toMatchObject({ run_id: 'a1b2c3' });
       expect(fake.sent('POST runs/update')[0].json).toMatchObject({
@@ -536,6 +545,43 @@ describe('store > mlflow quirks', () => {
       expect(fake.sent('POST registered-models/create')).toHaveLength(2);
     });
 
+    it('repairs the champion when a concurrent write of the alias wins the race', async () => {
+      const { aliases } = scriptRegistry();
+      await store().register('DFP-duo-rita', artifact, tags);
+      let posts = 0;
+      fake.on('POST', 'registered-models/alias', (req) => {
+        const body = req.json as { name: string; alias: string; version: string };
+        posts += 1;
+        // The first write of version 2 loses to a slower registrant of version 1.
+        if (posts === 1) {
+          aliases.set(`${body.name}@${body.alias}`, '1');
+          return mlflowError(400, 'BAD_REQUEST', '(sqlite3.IntegrityError) UNIQUE constraint');
+        }
+        aliases.set(`${body.name}@${body.alias}`, body.version);
+        return { json: {} };
+      });
+
+      const info = await store().register('DFP-duo-rita', artifact, tags);
+
+      expect(info.version).toBe(2);
+      expect(posts).toBe(2);
+      expect(aliases.get('DFP-duo-rita@champion')).toBe('2');
+      expect((await store().latest('DFP-duo-rita'))?.version).toBe(2);
+    });
+
+    it('gives up naming the alias and the newest version when the alias never sticks', async () => {
+      scriptRegistry();
+      fake.on('POST', 'registered-models/alias', () => ({ json: {} }));
+
+      const err = await failure(store().register('DFP-duo-rita', artifact, tags));
+
+      expect(err.message).toBe(
+        'model DFP-duo-rita: the champion alias names version null after 5 writes; ' +
+          'the newest READY version is 1',
+      );
+      expect(fake.sent('POST registered-models/alias')).toHaveLength(5);
+    });
+
     it('waits for a PENDING version to be READY before setting the champion', async () => {
       scriptRegistry({
         createStatus: 'PENDING_REGISTRATION',
@@ -554,9 +600,14 @@ describe('store > mlflow quirks', () => {
       const calls = fake.calls();
       const gets = fake.sent('GET model-versions/get');
       expect(gets.length).toBeGreaterThanOrEqual(10);
-      expect(calls.indexOf('POST registered-models/alias')).toBe(calls.length - 1);
+      // The champion is written once READY, then read back with the versions (B18).
+      expect(calls.slice(-3)).toEqual([
+        'POST registered-models/alias',
+        'GET registered-models/alias',
+        'GET model-versions/search',
+      ]);
       const lastGet = calls.lastIndexOf('GET model-versions/get');
-      expect(lastGet).toBe(calls.length - 2);
+      expect(lastGet).toBe(calls.length - 4);
       expect(calls.indexOf('POST model-versions/create')).toBe(lastGet - gets.length);
       const alias = fake.sent('POST registered-models/alias')[0];
       expect(alias.at).toBeGreaterThanOrEqual(gets[gets.length - 1].at);
