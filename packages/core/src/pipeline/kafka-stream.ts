@@ -98,6 +98,20 @@ export function decodeMessages(
       continue;
     }
     const label = `${m.topic}/${m.partition}@${m.offset}`;
+    report.records += m.rejects.length;
+    report.rejected += m.rejects.length;
+    for (const r of m.rejects) {
+      const value = typeof r.record === 'string' ? r.record : JSON.stringify(r.record ?? null);
+      bad.push({
+        entity: m.key,
+        reason: r.reason,
+        ...origin,
+        field: null,
+        record_index: r.index,
+        value,
+      });
+    }
+    if (m.records.length === 0) continue;
     const decoded = decodeRecords(m.records, source, label, { indices: m.indices, origin: true });
     report.records += m.records.length;
     report.rejected += decoded.rejects.length;

@@ -9,6 +9,7 @@ import { Kafka, type KafkaConfig, type KafkaMessage, logLevel } from 'kafkajs';
 import type { Logger } from '../logging';
 import { DfpError, ErrorCodes } from '../errors';
 import { parseRecords } from './files';
+import type { RecordReject } from '../schema/types';
 
 export interface KafkaConnection {
   brokers: string[];
@@ -47,6 +48,9 @@ export interface SourceMessage {
   records: unknown[];
   /** Record index inside the message of each record. */
   indices: number[];
+  /** Entries of the message that are not usable records (a bad JSON line, a number). */
+  rejects: RecordReject[];
+  /** Why nothing in the message could be read (empty, not JSON); null when it could. */
   error: string | null;
 }
 
@@ -94,17 +98,22 @@ function decodeMessage(topic: string, partition: number, m: KafkaMessage): Sourc
     key: m.key ? m.key.toString('utf8') : null,
     value: m.value ? m.value.toString('utf8') : null,
   };
+  const none = { records: [], indices: [], rejects: [] };
   if (base.value === null || base.value.trim() === '') {
-    return { ...base, records: [], indices: [], error: 'empty message' };
+    return { ...base, ...none, error: 'empty message' };
   }
   try {
+    // As in a file: the good records of a message are used, and only its bad entries rejected.
     const read = parseRecords(base.value, `${topic}/${partition}@${m.offset}`);
-    if (read.rejects.length > 0) {
-      return { ...base, records: [], indices: [], error: read.rejects[0].reason };
-    }
-    return { ...base, records: read.records, indices: read.indices, error: null };
+    return {
+      ...base,
+      records: read.records,
+      indices: read.indices,
+      rejects: read.rejects,
+      error: null,
+    };
   } catch (err) {
-    return { ...base, records: [], indices: [], error: (err as Error).message };
+    return { ...base, ...none, error: (err as Error).message };
   }
 }
 

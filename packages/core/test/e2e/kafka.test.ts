@@ -70,7 +70,14 @@ describe('e2e > kafka streaming inference', () => {
     const t = topics('main');
     await createTopics(b, [t.input, t.output, t.dlq]);
     const records = duoHistory(USERS, AUG30, 40, 1);
-    await produceDuo(b, t.input, records);
+    // Omar's last four records travel in two messages of several records, each with a bad entry
+    // beside them: the good ones are scored, only the bad entries are dead-lettered.
+    const packed = records.filter((r) => (r.user as { name: string }).name === USERS[1]).slice(-4);
+    await produceDuo(
+      b,
+      t.input,
+      records.filter((r) => !packed.includes(r)),
+    );
     const producer = b.kafka.producer();
     await producer.connect();
     await producer.send({
@@ -78,6 +85,11 @@ describe('e2e > kafka streaming inference', () => {
       messages: [
         { key: 'x', value: '{"not json' },
         { key: 'y', value: JSON.stringify({ txid: 'no-user-no-time' }) },
+        { key: USERS[1], value: JSON.stringify([packed[0], packed[1], 42]) },
+        {
+          key: USERS[1],
+          value: `${JSON.stringify(packed[2])}\n{bad line\n${JSON.stringify(packed[3])}`,
+        },
       ],
     });
     await producer.disconnect();
@@ -86,7 +98,7 @@ describe('e2e > kafka streaming inference', () => {
     const stop = new AbortController();
     const running = runKafkaInference(scoring, ctx, opts, stop.signal);
     const out = await reader(b, [t.output, t.dlq]);
-    await until(() => out.seen.length >= records.length + 2, 'detections and dead letters');
+    await until(() => out.seen.length >= records.length + 4, 'detections and dead letters');
     await until(() => allCommitted(b, opts.groupId, t.input), 'offsets committed');
     stop.abort();
     const report = await running;
@@ -97,21 +109,25 @@ describe('e2e > kafka streaming inference', () => {
     const n = records.length;
     expect(n).toBe(80);
     expect(report).toMatchObject({
-      records: n + 2,
+      records: n + 4,
       rows: n,
-      rejected: 2,
+      rejected: 4,
       scored: n,
       detections: n,
     });
-    expect(report.stream?.messages).toBe(n + 2);
+    expect(report.stream?.messages).toBe(n - 4 + 4);
     expect(detections).toHaveLength(n);
     expect(new Set(detections.map((d) => d.value.detection_id)).size).toBe(n);
     expect(detections.every((d) => d.key === d.value.username)).toBe(true);
-    expect(dead.map((d) => d.headers['dfp-source-topic'])).toEqual([t.input, t.input]);
+    expect(dead.map((d) => d.headers['dfp-source-topic'])).toEqual(Array(4).fill(t.input));
     expect(dead.map((d) => d.headers['dfp-error']).sort()).toEqual([
-      expect.stringMatching(/JSON/i),
+      expect.stringMatching(/^invalid JSON/),
+      expect.stringMatching(/^invalid JSON/),
       expect.stringMatching(/missing/),
+      expect.stringMatching(/not a JSON object \(found number\)/),
     ]);
+    // A message that is not JSON at all has no record index.
+    expect(dead.map((d) => d.value.record_index).sort()).toEqual([0, 1, 2, undefined]);
     expect(dead.every((d) => /^\d+$/.test(d.headers['dfp-source-offset']))).toBe(true);
     expect((await lag(b, opts.groupId, t.input)).some((p) => p.committed > 0)).toBe(true);
 
