@@ -6,8 +6,11 @@
  * Dockerfiles are linted with dockerfile-utils (hadolint is in none of the registries here).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { servicesDown, servicesUp } from '../../packages/core/test/support/services';
 
 const ROOT = resolve(__dirname, '../..');
 // yaml is a dependency of packages/core.
@@ -17,6 +20,20 @@ const YAML = require(require.resolve('yaml', { paths: [join(ROOT, 'packages/core
 };
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const SEARCH = '/api/2.0/mlflow/registered-models/search';
+
+/** The HTTP status of a GET sent with a given Host header (fetch does not let one set it). */
+function statusWithHost(url: string, host: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      res.resume();
+      done(res.statusCode ?? 0);
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
 
 function tool(name: string): string {
   return execFileSync('bash', [join(ROOT, 'scripts/tools.sh'), name], {
@@ -80,11 +97,43 @@ describe('deploy > docker compose', () => {
       }
     }
     expect(Object.keys(doc.volumes)).toEqual(expect.arrayContaining(['mlflow-data', 'dfp-state']));
+    // MLflow 3.5+ refuses Host headers it was not told about: the services' name is allowed.
+    const allowed = String(services.mlflow.environment.MLFLOW_SERVER_ALLOWED_HOSTS).split(',');
+    expect(allowed).toEqual(expect.arrayContaining(['mlflow', 'mlflow:*']));
+    // SIGTERM drains work; Docker's default of 10 s before SIGKILL would cut it short.
+    for (const name of ['morpheus_pipeline', 'training', 'inference']) {
+      expect(services[name].stop_grace_period).toMatch(/^\d+m/);
+    }
+    const mounts = (services.training.volumes as (string | Doc)[]).map((v) =>
+      typeof v === 'string' ? v.split(':')[1] : v.target,
+    );
+    expect(mounts).toContain('/workspace');
+    expect(services.training.environment.TF_FORCE_GPU_ALLOW_GROWTH).toBe('true');
     // Every variable the file uses has a default or is listed in .env.sample.
     const sample = readFileSync(join(ROOT, '.env.sample'), 'utf8');
     const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     for (const m of raw.matchAll(/\$\{([A-Z_]+)(:?-[^}]*)?\}/g)) {
       expect(m[2] !== undefined || sample.includes(`${m[1]}=`)).toBe(true);
+    }
+  }, 900_000);
+
+  it("MLflow as configured for compose answers requests addressed to 'mlflow:5000'", async () => {
+    const doc = YAML.parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Doc;
+    const value = /:-([^}]*)\}/.exec(doc.services.mlflow.environment.MLFLOW_SERVER_ALLOWED_HOSTS);
+    const image = readFileSync(join(ROOT, 'docker/mlflow.Dockerfile'), 'utf8');
+    expect(image).toContain(`ENV MLFLOW_SERVER_ALLOWED_HOSTS="${value?.[1]}"`);
+    const state = mkdtempSync(join(tmpdir(), 'dfp-mlflow-hosts-'));
+    const saved = process.env.MLFLOW_SERVER_ALLOWED_HOSTS;
+    process.env.MLFLOW_SERVER_ALLOWED_HOSTS = value?.[1];
+    try {
+      const { MLFLOW_TRACKING_URI: uri } = await servicesUp('mlflow', state);
+      const status = (host: string) => statusWithHost(`${uri}${SEARCH}`, host);
+      expect(await status('mlflow:5000')).toBe(200);
+      expect(await status('elsewhere.example:5000')).toBe(403);
+    } finally {
+      if (saved === undefined) delete process.env.MLFLOW_SERVER_ALLOWED_HOSTS;
+      else process.env.MLFLOW_SERVER_ALLOWED_HOSTS = saved;
+      await servicesDown('mlflow', state);
     }
   }, 900_000);
 
