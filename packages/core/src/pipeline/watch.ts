@@ -15,10 +15,9 @@ import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dateFromName } from '../batching/file-batcher';
-import { ErrorCodes, isDfpError } from '../errors';
+import { ErrorCodes, errorMessage, isDfpError } from '../errors';
 import type { Logger } from '../logging';
 import { type S3Objects, isS3Uri } from '../sources/s3';
-import { errorMessage } from '../errors';
 import type { PipelineConfig } from './config';
 import { type InputInfo, expandInputs, inputInfo } from './inputs';
 import type { RunReport, WatchStats } from './report';
@@ -246,13 +245,25 @@ export async function runWatch(
     { intervalMs: config.watchIntervalMs, ledger, objects: objectsOf(config), logger },
     async (paths) => {
       const before = report.failedFiles.length;
+      let failed: string[] = [];
       try {
         await worker.processFiles(paths);
       } catch (err) {
-        // A bad poll (e.g. no file in the time window) must not end the watch.
-        logger.warn({ err: errorMessage(err), files: paths.length }, 'files not processed');
+        // A failed poll must not end the watch, nor leave its files taken for processed.
+        if (isDfpError(err, ErrorCodes.INPUT_NO_FILES)) {
+          // Outside the --start_time/--duration window: not used, as in a run without watching.
+          logger.warn({ err: errorMessage(err), files: paths.length }, 'files not used');
+        } else {
+          // Output or state not written, say: every file of the poll is tried again. Batches
+          // that did finish are not scored twice (their rows are repeats by then).
+          logger.error(
+            { err: errorMessage(err), files: paths.length },
+            'files not processed; they are tried again on the next poll',
+          );
+          failed = paths;
+        }
       }
-      const failed = report.failedFiles.slice(before).map((f) => f.path);
+      failed = [...new Set([...failed, ...report.failedFiles.slice(before).map((f) => f.path)])];
       // A failed read is retried, so it is reported once, when given up, not on every poll.
       report.failedFiles.splice(before);
       return { failed };
