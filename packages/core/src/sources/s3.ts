@@ -21,8 +21,14 @@ export interface S3Settings {
   region?: string;
   /** Path-style addressing (`http://host/bucket/key`); default: on when an endpoint is set. */
   forcePathStyle?: boolean;
-  /** Longest time one read may take, retries included. Default 120 s. */
+  /** Time after which no new attempt of a call starts. Default 120 s. */
   deadlineMs?: number;
+  /**
+   * Longest silence on a connection (no bytes either way) before the attempt is abandoned
+   * and retried; a server that accepts and never answers would otherwise hang a read for ever
+   * (the SDK sets no limit). Default 30 s. Connecting has its own limit of 10 s.
+   */
+  socketTimeoutMs?: number;
   /** Keys asked for per listing page (S3 gives at most 1,000). */
   pageSize?: number;
 }
@@ -109,6 +115,11 @@ export class S3Objects {
       region: settings.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION,
       forcePathStyle: settings.forcePathStyle ?? Boolean(endpoint),
       maxAttempts: 4,
+      // Inactivity on the socket, body included: a long download that keeps moving is fine.
+      requestHandler: {
+        connectionTimeout: 10_000,
+        socketTimeout: settings.socketTimeoutMs ?? 30_000,
+      },
       ...(endpoint ? { endpoint } : {}),
     };
     if (!config.region) config.region = 'us-east-1';

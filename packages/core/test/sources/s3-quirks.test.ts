@@ -1,7 +1,7 @@
 /**
  * Protocol corner cases of the S3 client that a real server will not produce
  * on demand, served by a small HTTP stub: a truncated listing page without a
- * continuation token, and transient 503s on reads.
+ * continuation token, transient 503s on reads, and a server that never answers.
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,6 +79,29 @@ describe('sources > s3 protocol quirks', () => {
     await expect(objects.read('s3://bkt/logs/gone.json')).rejects.toThrow(/HTTP 404/);
     expect(calls).toBe(1);
     objects.destroy();
+  }, 60_000);
+
+  it('abandons a request the server never answers, and fails by the deadline', async () => {
+    // Accepts connections and never answers.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const objects = new S3Objects({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      deadlineMs: 1_000,
+      socketTimeoutMs: 300,
+    });
+    const started = Date.now();
+    try {
+      await expect(objects.read('s3://bkt/logs/a.json')).rejects.toThrow(/S3 .*failed after/);
+      // At most the SDK's own 4 attempts of 300 ms, plus backoff, per attempt of ours.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      objects.destroy();
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   }, 60_000);
 
   it('says what is wrong with a location that is not S3', () => {
