@@ -62,7 +62,13 @@ export async function runKafkaInference(
       ctx.logger,
       (table) => scorer.scoreTable(table),
       signal,
-      observer,
+      observer && {
+        ...observer,
+        onChunk: (r) => {
+          observer.onChunk?.(r);
+          observer.onCache?.(scorer.cacheStats());
+        },
+      },
     );
   } finally {
     scorer.close();

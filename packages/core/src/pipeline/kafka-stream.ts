@@ -163,6 +163,8 @@ export interface StreamObserver {
   onLag?(topic: string, partition: number, lag: number): void;
   /** Called after every handled chunk with the run's report so far. */
   onChunk?(report: RunReport): void;
+  /** Called after every handled chunk with the scorer's model cache counts so far. */
+  onCache?(stats: { hits: number; misses: number }): void;
 }
 
 /**

@@ -2,6 +2,7 @@
 import { objectsOf } from '../pipeline/stages';
 import type { PipelineContext } from '../pipeline/train';
 import type { StreamObserver } from '../pipeline/kafka-stream';
+import type { RunReport } from '../pipeline/report';
 import { createKafka } from '../sources/kafka-source';
 import { isS3Uri, parseS3Uri } from '../sources/s3';
 import type { ServiceMetrics } from './metrics';
@@ -51,11 +52,42 @@ export function readinessChecks(settings: ServiceSettings, ctx: PipelineContext)
   return checks;
 }
 
-/** Consumer lag and counters of a Kafka main work, into the service's metrics. */
+/** Consumer lag, counters and model cache counts of a Kafka main work, into the metrics. */
 export function streamObserver(metrics: ServiceMetrics): StreamObserver {
+  let cache = { hits: 0, misses: 0 };
   return {
     onLag: (topic, partition, lag) =>
       metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
     onChunk: (report) => metrics.observeReport(report),
+    onCache: (stats) => {
+      metrics.observeCache(stats, cache);
+      cache = { ...stats };
+    },
+  };
+}
+
+/**
+ * Counters of a watch main work, into the metrics every second while it runs (the watch
+ * reports only when it ends). Returns the function that stops it, after a last look.
+ */
+export function observeWhileRunning(
+  metrics: ServiceMetrics,
+  report: RunReport,
+  cacheStats?: () => { hits: number; misses: number },
+): () => void {
+  let cache = { hits: 0, misses: 0 };
+  const look = () => {
+    metrics.observeReport(report);
+    if (cacheStats) {
+      const stats = cacheStats();
+      metrics.observeCache(stats, cache);
+      cache = { ...stats };
+    }
+  };
+  const timer = setInterval(look, 1_000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    look();
   };
 }

@@ -15,7 +15,7 @@ import { runWatch } from '../pipeline/watch';
 import { ORIGIN_COLUMNS, decodeRecords } from '../schema/decode';
 import type { SinkRow } from '../sinks/types';
 import { ServiceMetrics } from './metrics';
-import { readinessChecks, streamObserver } from './checks';
+import { observeWhileRunning, readinessChecks, streamObserver } from './checks';
 import { MainWork } from './main-work';
 import { buildServer, requireToken } from './server';
 import type { ServiceSettings } from './settings';
@@ -205,9 +205,13 @@ export async function buildInferenceService(
           ? runKafkaInference(config, ctx, settings.kafka, signal, streamObserver(metrics))
           : (async () => {
               const worker = new Scorer(config, ctx);
+              const stopObserving = observeWhileRunning(metrics, worker.report, () =>
+                worker.cacheStats(),
+              );
               try {
                 return await runWatch(config, worker, 'inference', signal, logger);
               } finally {
+                stopObserving();
                 worker.close();
               }
             })(),

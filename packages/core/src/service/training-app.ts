@@ -19,7 +19,7 @@ import { type PipelineContext, Trainer } from '../pipeline/train';
 import { runWatch } from '../pipeline/watch';
 import type { Service } from './inference-app';
 import { ServiceMetrics } from './metrics';
-import { readinessChecks, streamObserver } from './checks';
+import { observeWhileRunning, readinessChecks, streamObserver } from './checks';
 import { MainWork } from './main-work';
 import { buildServer, requireToken } from './server';
 import type { ServiceSettings } from './settings';
@@ -209,7 +209,15 @@ export async function buildTrainingService(
       main.start(settings.mainWork, (signal) =>
         settings.mainWork === 'kafka' && settings.kafka
           ? runKafkaTraining(config, ctx, settings.kafka, signal, streamObserver(metrics))
-          : runWatch(config, new Trainer(config, ctx), 'training', signal, logger),
+          : (async () => {
+              const worker = new Trainer(config, ctx);
+              const stopObserving = observeWhileRunning(metrics, worker.report);
+              try {
+                return await runWatch(config, worker, 'training', signal, logger);
+              } finally {
+                stopObserving();
+              }
+            })(),
       );
     },
     async stop() {

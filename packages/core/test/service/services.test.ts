@@ -289,6 +289,8 @@ describe('service > http', () => {
       }
       expect(metrics).toMatch(scored);
       expect(metrics).toMatch(lag);
+      // The stream's model lookups are counted too: the generic model loaded once, then cached.
+      expect(metrics).toMatch(/^dfp_model_cache_misses_total\{[^}]*\} [1-9]\d*$/m);
       await admin.deleteTopics({ topics: [topic] });
       const gone = await fetch(`${base}/readyz`);
       expect(gone.status).toBe(503);
