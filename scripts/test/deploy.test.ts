@@ -254,6 +254,34 @@ describe('deploy > helm chart', () => {
     );
     expect(env.some((e) => e.name === 'DFP_BOOTSTRAP_SERVERS')).toBe(false);
     expect(env.find((e) => e.name === 'DFP_API_TOKEN').valueFrom.secretKeyRef.optional).toBe(false);
+    // Optional secrets are read from it when present.
+    expect(env.find((e) => e.name === 'MLFLOW_TRACKING_TOKEN').valueFrom.secretKeyRef).toEqual({
+      name: 'dfp-credentials',
+      key: 'MLFLOW_TRACKING_TOKEN',
+      optional: true,
+    });
+  });
+
+  it('passes SASL and TLS settings, with the password from the secret', () => {
+    const docs = render(
+      'kafka.bootstrapServers=kafka:9093',
+      'kafka.tls=true',
+      'kafka.sasl.mechanism=scram-sha-512',
+      'kafka.sasl.username=dfp',
+      'secrets.kafkaSaslPassword=s3cret-password',
+    );
+    const secret = docs.find((d) => d.kind === 'Secret') as Doc;
+    expect(secret.stringData.DFP_KAFKA_SASL_PASSWORD).toBe('s3cret-password');
+    for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+      const env = d.spec.template.spec.containers[0].env as Doc[];
+      const value = (name: string) => env.find((e) => e.name === name);
+      expect(value('DFP_KAFKA_SSL')?.value).toBe('true');
+      expect(value('DFP_KAFKA_SASL_MECHANISM')?.value).toBe('scram-sha-512');
+      expect(value('DFP_KAFKA_SASL_USERNAME')?.value).toBe('dfp');
+      expect(value('DFP_KAFKA_SASL_PASSWORD')?.valueFrom.secretKeyRef.key).toBe(
+        'DFP_KAFKA_SASL_PASSWORD',
+      );
+    }
   });
 
   it('keeps names within 63 characters and replaces the training pod on upgrade', () => {

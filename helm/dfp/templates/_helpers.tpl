@@ -34,6 +34,27 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: {{ .Values.kafka.bootstrapServers | quote }}
 - name: DFP_INPUT_TOPIC
   value: {{ .Values.kafka.inputTopic | quote }}
+{{- if .Values.kafka.tls }}
+- name: DFP_KAFKA_SSL
+  value: "true"
+{{- end }}
+{{- with .Values.kafka.sasl.mechanism }}
+- name: DFP_KAFKA_SASL_MECHANISM
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.kafka.sasl.username }}
+- name: DFP_KAFKA_SASL_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- /* Optional secrets: used when the Secret has them. */}}
+{{- range list "DFP_KAFKA_SASL_PASSWORD" "MLFLOW_TRACKING_TOKEN" "MLFLOW_TRACKING_USERNAME" "MLFLOW_TRACKING_PASSWORD" }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "dfp.secretName" $ }}
+      key: {{ . }}
+      optional: true
 {{- end }}
 {{- if .Values.s3.endpoint }}
 - name: AWS_ENDPOINT_URL
