@@ -4,7 +4,7 @@
  * options. `--train_users none` scores; any other value trains; adding
  * `--inference_file` trains and then scores in one run (starter mode).
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DfpError, errorMessage } from '../errors';
 import { createLogger } from '../logging';
 import {
@@ -43,10 +43,26 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...values];
 }
 
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
 function option(flags: string, description: string, envName?: string): Option {
-  const opt = new Option(flags, description);
   const long = /--([a-z_]+)/.exec(flags)?.[1];
-  return long ? opt.env(envName ?? `DFP_${long.toUpperCase()}`) : opt;
+  const env = long ? (envName ?? `DFP_${long.toUpperCase()}`) : undefined;
+  // Commander sets a plain flag to true whenever its variable exists, whatever it holds, so
+  // DFP_KAFKA_SSL=false would turn TLS on: a flag takes an optional true/false value instead.
+  const flag = long !== undefined && !/[<[]/.test(flags);
+  const opt = new Option(flag ? `${flags} [bool]` : flags, description);
+  if (flag) {
+    opt.preset(true).argParser((raw: string | boolean) => {
+      if (typeof raw === 'boolean') return raw;
+      const word = raw.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      throw new InvalidArgumentError('expected true or false (or 1/0, yes/no, on/off)');
+    });
+  }
+  return env ? opt.env(env) : opt;
 }
 
 export function buildProgram(): Command {

@@ -46,6 +46,23 @@ describe('config > kafka options', () => {
     expect(buildKafkaOptions(fromEnv, duo)?.inputTopics).toEqual(['duo-b', 'duo-c']);
   });
 
+  it('reads on/off options from their variables as true or false, never as "set"', () => {
+    const at = ['--input_topic=duo', '--bootstrap_servers=k:9092'];
+    const ssl = (env: Record<string, string>, args: string[] = []) =>
+      buildKafkaOptions(parse([...at, ...args], env), duo)?.ssl;
+    expect(ssl({ DFP_KAFKA_SSL: 'false' })).toBe(false);
+    expect(ssl({ DFP_KAFKA_SSL: '0' })).toBe(false);
+    expect(ssl({ DFP_KAFKA_SSL: 'TRUE' })).toBe(true);
+    expect(ssl({}, ['--kafka_ssl'])).toBe(true);
+    expect(ssl({ DFP_KAFKA_SSL: 'true' }, ['--kafka_ssl', 'false'])).toBe(false);
+    expect(parse(['-f', 'x'], { DFP_WATCH_INPUTS: 'false' }).watchInputs).toBe(false);
+    expect(parse(['-f', 'x', '--watch_inputs']).watchInputs).toBe(true);
+    expect(parse(['-f', 'x'], { DFP_NO_CACHE: 'no' }).noCache).toBe(false);
+    expect(() => parse(['-f', 'x'], { DFP_WATCH_INPUTS: 'maybe' })).toThrow(
+      /DFP_WATCH_INPUTS.*expected true or false/,
+    );
+  });
+
   it('gives training its own consumer group, so both sides see every record', () => {
     const raw = parse(['--input_topic=duo', '--bootstrap_servers=k:9092']);
     expect(buildConfig(raw, duo).trainUsers).toBe('all');
