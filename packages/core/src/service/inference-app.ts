@@ -194,7 +194,7 @@ export async function buildInferenceService(
     },
   );
 
-  const main = new MainWork(metrics, logger);
+  const main = new MainWork(metrics, logger.child({ component: 'main-work' }));
   return {
     app,
     failed: main.failed,

@@ -44,7 +44,13 @@ export async function runService(kind: ServiceKind): Promise<number> {
       store instanceof LocalModelStore
         ? undefined
         : new LocalModelStore(join(config.cacheDir ?? '.cache/dfp', 'unregistered-models'));
-    const ctx: PipelineContext = { logger, store, pool, spool };
+    // Pipeline stages (reading, scoring, training, stores, Kafka) log as one component.
+    const ctx: PipelineContext = {
+      logger: logger.child({ component: 'pipeline' }),
+      store,
+      pool,
+      spool,
+    };
     const service =
       kind === 'training'
         ? await buildTrainingService(settings, ctx, logger)

@@ -76,7 +76,9 @@ export async function buildTrainingService(
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
-      logger.error({ run: run.id, err: run.error }, 'training run failed');
+      logger
+        .child({ component: 'training-runs' })
+        .error({ run: run.id, err: run.error }, 'training run failed');
     }
     run.endedAt = new Date().toISOString();
     metrics.trainingRuns.inc({ status: run.status });
@@ -193,7 +195,7 @@ export async function buildTrainingService(
     },
   );
 
-  const main = new MainWork(metrics, logger);
+  const main = new MainWork(metrics, logger.child({ component: 'main-work' }));
   let schedule: NodeJS.Timeout | undefined;
   return {
     app,
