@@ -556,7 +556,11 @@ async function main() {
 }
 
 main().then(
-  () => process.exit(0),
+  async () => {
+    // ONNX Runtime's thread ended in order: killed by the exit, it can abort the process.
+    await require(join(DIST, 'model/onnx-sessions.js')).stopSessionWorker();
+    process.exit(0);
+  },
   (err) => {
     if (err instanceof UsageError) {
       process.stderr.write(`bench: ${err.message}\n`);

@@ -14,6 +14,7 @@ import {
   scoringEngine,
   sessionPlacement,
   setScoringEngine,
+  stopSessionWorker,
 } from '../model';
 import type { PipelineConfig } from '../pipeline/config';
 import { Scorer, runInference } from '../pipeline/infer';
@@ -522,6 +523,8 @@ export async function main(argv: string[]): Promise<number> {
       return await runAll(config, ctx);
     } finally {
       await pool?.close();
+      // ONNX Runtime's thread is ended in order before the process exits (see the function).
+      await stopSessionWorker();
     }
   } catch (err) {
     // Our own errors already say what is wrong and what to do: no stack trace for them.

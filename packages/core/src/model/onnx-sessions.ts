@@ -61,7 +61,9 @@ export async function openSession(
 export type SessionRequest =
   | { type: 'open'; id: number; bytes: Uint8Array; threads: number }
   | { type: 'run'; id: number; session: number; feeds: Feeds }
-  | { type: 'release'; id: number; session: number };
+  | { type: 'release'; id: number; session: number }
+  /** Release every session and let the thread end on its own. */
+  | { type: 'shutdown'; id: number };
 
 export type SessionReply =
   | { id: number; ok: true; session?: number; head?: Float32Array }
@@ -126,8 +128,30 @@ class SessionHost {
     this.worker ??= this.start();
   }
 
-  async stop(): Promise<void> {
-    await this.worker?.terminate();
+  /**
+   * Ends the worker in order: its sessions released, then the thread left to finish on its
+   * own. Killing a thread that holds ONNX Runtime sessions (worker.terminate(), or
+   * process.exit with the worker alive) can abort the whole process in the addon's cleanup
+   * ("terminate called after throwing an instance of 'Napi::Error'"), now and then.
+   */
+  async stop(timeoutMs = 10_000): Promise<'none' | 'in order' | 'terminated'> {
+    const worker = this.worker;
+    if (!worker) return 'none';
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const late = (ms: number) =>
+      new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
+    try {
+      const asked = this.call({ type: 'shutdown' }).then(() => {
+        // Until it has ended, the thread keeps the process alive (the reply unref'd it).
+        worker.ref();
+        return exited;
+      });
+      if ((await Promise.race([asked, late(timeoutMs)])) !== 'late') return 'in order';
+    } catch {
+      // The worker had stopped already, or failed to shut down: end it below.
+    }
+    if (this.worker === worker) await worker.terminate();
+    return 'terminated';
   }
 
   async call(request: RequestBody, transfer: ArrayBuffer[] = []): Promise<Answer> {
@@ -207,11 +231,12 @@ export function startSessionWorker(): void {
 }
 
 /**
- * Stops the session worker; its sessions are gone, and the models that had one
- * open make a new one (on a new worker) when next used.
+ * Stops the session worker in order (see SessionHost.stop): call it before the process exits.
+ * Its sessions are gone, and the models that had one open make a new one (on a new worker)
+ * when next used. A no-op when no worker was started.
  */
-export async function stopSessionWorker(): Promise<void> {
-  await host?.stop();
+export async function stopSessionWorker(): Promise<'none' | 'in order' | 'terminated'> {
+  return (await host?.stop()) ?? 'none';
 }
 
 /** Where sessions run and with how many intra-op threads (as the benchmark reports it). */

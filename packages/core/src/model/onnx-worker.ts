@@ -42,6 +42,15 @@ async function handle(request: SessionRequest): Promise<void> {
       post({ id: request.id, ok: true, head }, [head.buffer as ArrayBuffer]);
       return;
     }
+    case 'shutdown': {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.all(all.map((session) => session.release()));
+      post({ id: request.id, ok: true });
+      // Nothing else keeps the thread alive: it ends once the reply is sent.
+      port?.close();
+      return;
+    }
     case 'release': {
       const session = sessions.get(request.session);
       sessions.delete(request.session);

@@ -13,6 +13,7 @@ import {
   initBackend,
   scoringEngine,
   setScoringEngine,
+  stopSessionWorker,
 } from '../model';
 import type { PipelineContext } from '../pipeline/train';
 import { LocalModelStore } from '../store/local-store';
@@ -78,6 +79,8 @@ export async function runService(kind: ServiceKind): Promise<number> {
     });
     await service.stop();
     await pool?.close();
+    // ONNX Runtime's thread ended in order: killed by the exit, it can abort the process.
+    await stopSessionWorker();
     logger.info('stopped');
     if (failure) {
       process.stderr.write(`dfp-${kind}: main work failed: ${errorMessage(failure)}\n`);

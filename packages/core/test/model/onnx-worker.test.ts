@@ -2,8 +2,9 @@
  * Compiled builds run ONNX Runtime sessions on a worker thread of their own
  * (jest runs the sources, where they stay on the calling thread). Through the
  * compiled package: the worker's scores are the calling thread's, a worker that
- * stops costs no scores (the session is made again on a new worker), and an
- * idle worker does not keep the process alive. Needs `pnpm build`.
+ * stops costs no scores (the session is made again on a new worker), a stopped
+ * worker ends in order, and an idle worker does not keep the process alive. Needs
+ * `pnpm build`.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -41,10 +42,12 @@ const { fromIPC } = require(process.env.DIST + '/table/index.js');
   const mean = async () =>
     Array.from((await loaded.scoreAsync(table)).find((c) => c.name === 'mean_abs_z').values);
   const first = await mean();
-  await model.stopSessionWorker();
+  const stopped = await model.stopSessionWorker();
   const afterStop = await mean();
   const again = await mean();
-  console.log(JSON.stringify({ onWorker: model.sessionsOnWorker(), first, afterStop, again }));
+  const atExit = await model.stopSessionWorker();
+  const out = { onWorker: model.sessionsOnWorker(), first, afterStop, again, stopped, atExit };
+  console.log(JSON.stringify(out));
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 
@@ -80,6 +83,8 @@ describe('model > ONNX Runtime worker', () => {
     });
     const out = JSON.parse(stdout) as Record<string, unknown>;
     expect(out.onWorker).toBe(true);
+    // Sessions released and the thread left to end, not killed (which can abort the process).
+    expect([out.stopped, out.atExit]).toEqual(['in order', 'in order']);
     for (const key of ['first', 'afterStop', 'again']) {
       const got = out[key] as number[];
       expect(got).toHaveLength(expected.length);
