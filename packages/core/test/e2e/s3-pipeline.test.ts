@@ -163,6 +163,25 @@ describe('e2e > pipeline over S3', () => {
         `filecache::s3://${bucket}/infer/${basename(String(l?.origin_source))}`,
       );
     }
+
+    // Plain s3:// (streamed, no local copy) scores the same rows the same way.
+    const plain = await runInference(
+      {
+        ...scoring,
+        inputs: [`s3://${bucket}/infer/*.json`],
+        output: join(dir, 'plain.jsonl'),
+        cacheDir: join(dir, 'cache-plain'),
+      },
+      ctx,
+    );
+    expect(plain.scored).toBe(localReport.scored);
+    const plainRows = jsonl(await readFile(join(dir, 'plain.jsonl'), 'utf8'));
+    expect(plainRows).toHaveLength(local.length);
+    for (const r of plainRows) {
+      const l = byId.get(r.detection_id);
+      expect(r.mean_abs_z).toBeCloseTo(l?.mean_abs_z as number, 9);
+      expect(r.origin_source).toBe(`s3://${bucket}/infer/${basename(String(l?.origin_source))}`);
+    }
   }, 600_000);
 
   it('a watcher restarted mid-way processes every object exactly once', async () => {
