@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
-import { decodeRecords } from '../schema/decode';
+import { ORIGIN_COLUMNS, decodeRecords } from '../schema/decode';
 import type { SourceDefinition } from '../schema/types';
 import { KafkaSink } from '../sinks/kafka-sink';
 import type { SinkRow } from '../sinks/types';
@@ -56,18 +56,26 @@ function header(value: unknown): string {
   return value === null || value === undefined ? '' : String(value);
 }
 
+/**
+ * The headers of a dead letter: the error and where the record was read. Records that were
+ * decoded but could not be scored carry that in their origin column (`topic/partition@offset`).
+ */
+export function deadLetterHeaders(row: SinkRow): Record<string, string> {
+  let { source_topic: topic, source_partition: partition, source_offset: offset } = row;
+  const inner = row.row as Record<string, unknown> | undefined;
+  const origin = /^(.+)\/(\d+)@(\d+)$/.exec(String(inner?.[ORIGIN_COLUMNS.source] ?? ''));
+  if (topic === undefined && origin) [, topic, partition, offset] = origin;
+  return {
+    'dfp-error': header(row.reason),
+    'dfp-source-topic': header(topic),
+    'dfp-source-partition': header(partition),
+    'dfp-source-offset': header(offset),
+  };
+}
+
 /** A sink for records that could not be used, with the reason and origin as headers. */
 export function deadLetterSink(producer: Producer, topic: string): KafkaSink {
-  return new KafkaSink(producer, {
-    topic,
-    keyField: 'entity',
-    headers: (row) => ({
-      'dfp-error': header(row.reason),
-      'dfp-source-topic': header(row.source_topic),
-      'dfp-source-partition': header(row.source_partition),
-      'dfp-source-offset': header(row.source_offset),
-    }),
-  });
+  return new KafkaSink(producer, { topic, keyField: 'entity', headers: deadLetterHeaders });
 }
 
 export interface DecodedChunk {
