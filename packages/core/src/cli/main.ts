@@ -48,7 +48,7 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
 function option(flags: string, description: string, envName?: string): Option {
-  const long = /--([a-z_]+)/.exec(flags)?.[1];
+  const long = /--([a-z0-9_]+)/.exec(flags)?.[1];
   const env = long ? (envName ?? `DFP_${long.toUpperCase()}`) : undefined;
   // Commander sets a plain flag to true whenever its variable exists, whatever it holds, so
   // DFP_KAFKA_SSL=false would turn TLS on: a flag takes an optional true/false value instead.

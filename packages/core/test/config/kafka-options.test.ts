@@ -128,6 +128,26 @@ describe('config > kafka options', () => {
   });
 });
 
+describe('config > variables', () => {
+  it('every option is read from DFP_ and its own name, digits included', () => {
+    const options = buildProgram().options.filter((o) => o.long);
+    expect(options.length).toBeGreaterThan(40);
+    for (const o of options) {
+      expect([o.long, o.envVar]).toEqual([o.long, `DFP_${o.attributeName().toUpperCase()}`]);
+    }
+    const raw = parse(['-f', 'x.json'], {
+      DFP_S3_ENDPOINT: 'http://minio:9000',
+      DFP_S3_REGION: 'eu-north-1',
+      DFP_S3_PATH_STYLE: 'true',
+    });
+    expect(buildConfig(raw, duo).s3).toEqual({
+      endpoint: 'http://minio:9000',
+      region: 'eu-north-1',
+      forcePathStyle: true,
+    });
+  });
+});
+
 describe('config > s3 options', () => {
   it('puts rejects and dead letters beside an S3 output, and reads the endpoint', () => {
     const raw = parse(['-f', 's3://logs/duo/*.json', '--output', 's3://alerts/dfp/']);
