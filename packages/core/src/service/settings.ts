@@ -62,6 +62,120 @@ function integer(
   return n;
 }
 
+type Raw = RawOptions & { mlBackend?: string; scoringEngine?: string };
+
+interface PipelineSettings {
+  raw: Raw;
+  pipeline: PipelineConfig | null;
+  kafka: KafkaInferenceOptions | null;
+  hasInputs: boolean;
+  problems: string[];
+}
+
+/** The pipeline settings: the command line's parser and checks over the environment alone. */
+async function pipelineSettings(
+  kind: ServiceKind,
+  env: NodeJS.ProcessEnv,
+): Promise<PipelineSettings> {
+  const problems: string[] = [];
+  let raw = {} as Raw;
+  const saved = process.env;
+  try {
+    process.env = { ...env };
+    const program = buildProgram()
+      .exitOverride()
+      .configureOutput({
+        writeErr: (text) => problems.push(text.trim()),
+        writeOut: () => undefined,
+      });
+    program.parse(['node', `dfp-${kind}`]);
+    raw = cliOptions(program) as unknown as Raw;
+  } catch {
+    // commander already wrote the reason to problems
+  } finally {
+    process.env = saved;
+  }
+  if (kind === 'inference') raw.trainUsers = 'none';
+  else if (raw.trainUsers === 'none') {
+    problems.push(
+      'DFP_TRAIN_USERS=none: the training service trains; use all, generic or individual',
+    );
+  }
+
+  let pipeline: PipelineConfig | null = null;
+  let kafka: KafkaInferenceOptions | null = null;
+  const hasInputs = (raw.inputFile?.length ?? 0) > 0 || (raw.inputTopic?.length ?? 0) > 0;
+  if (problems.length > 0) return { raw, pipeline, kafka, hasInputs, problems };
+  try {
+    const source = await loadSourceDefinition(raw.source ?? 'duo');
+    // Without inputs, the service only answers requests; a placeholder input keeps the
+    // shared validation (it is never read).
+    const withInputs = hasInputs ? raw : { ...raw, inputFile: ['(from requests)'] };
+    const built = buildConfig({ ...withInputs, progress: false }, source);
+    // Detections, rejects and dead letters beside the state, not in the working directory
+    // (read-only in the images), unless set.
+    const outDir = env.DFP_OUTPUT_DIR || join(dirname(resolve(raw.cacheDir)), 'out');
+    const placed = {
+      ...built,
+      output: raw.output ?? join(outDir, basename(built.output)),
+      rejectsFile: raw.rejectsFile ?? join(outDir, basename(built.rejectsFile)),
+      deadLetterFile: raw.deadLetterFile ?? join(outDir, basename(built.deadLetterFile)),
+    };
+    pipeline = hasInputs ? placed : { ...placed, inputs: [] };
+    kafka = buildKafkaOptions(raw, source);
+  } catch (err) {
+    problems.push(err instanceof DfpError ? err.message : errorMessage(err));
+  }
+  return { raw, pipeline, kafka, hasInputs, problems };
+}
+
+/**
+ * The parser and the checks stop at the first bad pipeline setting. To list every one, the
+ * variable behind each problem is found (the one whose removal makes that problem go away),
+ * named, and set aside, and the rest checked again; a problem no single variable explains is
+ * listed as it is, and ends the search.
+ */
+async function isolate(
+  kind: ServiceKind,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Promise<string[]> {
+  const names = new Set(
+    buildProgram()
+      .options.map((o) => o.envVar)
+      .filter((v): v is string => v !== undefined),
+  );
+  const found: string[] = [];
+  let current: NodeJS.ProcessEnv = { ...env };
+  let first: string | undefined = problems[0];
+  for (let round = 0; round < names.size; round++) {
+    if (first === undefined) break;
+    const problem: string = first;
+    const without = async (name: string) => {
+      const rest = { ...current };
+      delete rest[name];
+      return { rest, problems: (await pipelineSettings(kind, rest)).problems };
+    };
+    let culprit: { name: string; rest: NodeJS.ProcessEnv; next: string | undefined } | null = null;
+    for (const name of [...names].sort()) {
+      if (current[name] === undefined) continue;
+      const check = await without(name);
+      if (check.problems[0] !== problem) {
+        culprit = { name, rest: check.rest, next: check.problems[0] };
+        break;
+      }
+    }
+    if (!culprit) {
+      found.push(problem);
+      break;
+    }
+    found.push(`${culprit.name}=${JSON.stringify(current[culprit.name])}: ${problem}`);
+    current = culprit.rest;
+    first = culprit.next;
+  }
+  return found.length > 0 ? found : problems;
+}
+
 /** Reads and validates the settings; throws one error listing every bad setting. */
 export async function loadServiceSettings(
   kind: ServiceKind,
@@ -86,57 +200,9 @@ export async function loadServiceSettings(
     problems.push('DFP_API_TOKEN: still the placeholder of .env.sample; set a random token');
   }
 
-  // The pipeline settings: the command line's parser over the environment alone.
-  let raw: RawOptions & { mlBackend?: string; scoringEngine?: string } = {} as RawOptions;
-  const saved = process.env;
-  try {
-    process.env = { ...env };
-    const program = buildProgram()
-      .exitOverride()
-      .configureOutput({
-        writeErr: (text) => problems.push(text.trim()),
-        writeOut: () => undefined,
-      });
-    program.parse(['node', `dfp-${kind}`]);
-    raw = cliOptions(program) as unknown as RawOptions & {
-      mlBackend?: string;
-      scoringEngine?: string;
-    };
-  } catch {
-    // commander already wrote the reason to problems
-  } finally {
-    process.env = saved;
-  }
-  if (kind === 'inference') raw.trainUsers = 'none';
-  else if (raw.trainUsers === 'none') {
-    problems.push(
-      'DFP_TRAIN_USERS=none: the training service trains; use all, generic or individual',
-    );
-  }
-
-  let pipeline: PipelineConfig | null = null;
-  let kafka: KafkaInferenceOptions | null = null;
-  const hasInputs = (raw.inputFile?.length ?? 0) > 0 || (raw.inputTopic?.length ?? 0) > 0;
-  try {
-    const source = await loadSourceDefinition(raw.source ?? 'duo');
-    // Without inputs, the service only answers requests; a placeholder input keeps the
-    // shared validation (it is never read).
-    const withInputs = hasInputs ? raw : { ...raw, inputFile: ['(from requests)'] };
-    const built = buildConfig({ ...withInputs, progress: false }, source);
-    // Detections, rejects and dead letters beside the state, not in the working directory
-    // (read-only in the images), unless set.
-    const outDir = env.DFP_OUTPUT_DIR || join(dirname(resolve(raw.cacheDir)), 'out');
-    const placed = {
-      ...built,
-      output: raw.output ?? join(outDir, basename(built.output)),
-      rejectsFile: raw.rejectsFile ?? join(outDir, basename(built.rejectsFile)),
-      deadLetterFile: raw.deadLetterFile ?? join(outDir, basename(built.deadLetterFile)),
-    };
-    pipeline = hasInputs ? placed : { ...placed, inputs: [] };
-    kafka = buildKafkaOptions(raw, source);
-  } catch (err) {
-    problems.push(err instanceof DfpError ? err.message : errorMessage(err));
-  }
+  const built = await pipelineSettings(kind, env);
+  if (built.problems.length > 0) problems.push(...(await isolate(kind, env, built.problems)));
+  const { raw, pipeline, kafka, hasInputs } = built;
   if (problems.length > 0) {
     throw new DfpError(
       ErrorCodes.CONFIG_INVALID,

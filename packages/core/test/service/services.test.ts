@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { DfpError } from '../../src/errors';
 import { buildInferenceService } from '../../src/service/inference-app';
 import { loadServiceSettings } from '../../src/service/settings';
 import { buildTrainingService } from '../../src/service/training-app';
@@ -40,18 +41,36 @@ function env(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv
 
 describe('service > settings', () => {
   it('lists every bad setting with its variable, and freezes the result', async () => {
-    await expect(
-      loadServiceSettings('inference', {
-        DFP_PORT: 'eighty',
-        DFP_API_TOKEN: 'short',
-        DFP_FILTER_THRESHOLD: '-1',
-      }),
-    ).rejects.toThrow(
-      new RegExp(
-        'DFP_PORT="eighty": must be an integer[\\s\\S]*' +
-          'DFP_API_TOKEN: must be at least 16[\\s\\S]*--filter_threshold "-1"',
-      ),
+    const message = await loadServiceSettings('inference', {
+      DFP_PORT: 'eighty',
+      DFP_API_TOKEN: 'short',
+      DFP_FILTER_THRESHOLD: '-1',
+      DFP_EPOCHS: 'many',
+      DFP_WATCH_INPUTS: 'perhaps',
+      // Right together: neither is reported.
+      DFP_BOOTSTRAP_SERVERS: 'k:9092',
+      DFP_INPUT_TOPIC: 'duo-logs',
+    }).then(
+      () => 'started',
+      (err: Error) => err.message,
     );
+    const lines = message.split('\n').slice(1);
+    expect(lines).toHaveLength(5);
+    for (const line of [
+      /^ {2}- DFP_PORT="eighty": must be an integer/,
+      /^ {2}- DFP_API_TOKEN: must be at least 16/,
+      /^ {2}- DFP_FILTER_THRESHOLD="-1": --filter_threshold "-1"/,
+      /^ {2}- DFP_EPOCHS="many": --epochs "many"/,
+      /^ {2}- DFP_WATCH_INPUTS="perhaps": .*expected true or false/,
+    ]) {
+      expect(lines.filter((l) => line.test(l))).toHaveLength(1);
+    }
+    const many = await loadServiceSettings('inference', {
+      DFP_EPOCHS: 'many',
+      DFP_BOOTSTRAP_SERVERS: 'k:9092',
+      DFP_INPUT_TOPIC: 'duo-logs',
+    }).catch((err: DfpError) => err.details.problems as string[]);
+    expect(many).toEqual([expect.stringMatching(/^DFP_EPOCHS="many": /)]);
     const settings = await loadServiceSettings('training', { DFP_PORT: '9999' });
     expect(settings).toMatchObject({
       kind: 'training',
