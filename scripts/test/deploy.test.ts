@@ -123,16 +123,14 @@ describe('deploy > docker compose', () => {
     const image = readFileSync(join(ROOT, 'docker/mlflow.Dockerfile'), 'utf8');
     expect(image).toContain(`ENV MLFLOW_SERVER_ALLOWED_HOSTS="${value?.[1]}"`);
     const state = mkdtempSync(join(tmpdir(), 'dfp-mlflow-hosts-'));
-    const saved = process.env.MLFLOW_SERVER_ALLOWED_HOSTS;
-    process.env.MLFLOW_SERVER_ALLOWED_HOSTS = value?.[1];
     try {
-      const { MLFLOW_TRACKING_URI: uri } = await servicesUp('mlflow', state);
+      const { MLFLOW_TRACKING_URI: uri } = await servicesUp('mlflow', state, {
+        MLFLOW_SERVER_ALLOWED_HOSTS: value?.[1] ?? '',
+      });
       const status = (host: string) => statusWithHost(`${uri}${SEARCH}`, host);
       expect(await status('mlflow:5000')).toBe(200);
       expect(await status('elsewhere.example:5000')).toBe(403);
     } finally {
-      if (saved === undefined) delete process.env.MLFLOW_SERVER_ALLOWED_HOSTS;
-      else process.env.MLFLOW_SERVER_ALLOWED_HOSTS = saved;
       await servicesDown('mlflow', state);
     }
   }, 900_000);

@@ -18,6 +18,8 @@ import {
   type KafkaSourceHooks,
   type SourceMessage,
   createKafkaSource,
+  messageLabel,
+  parseMessageLabel,
 } from '../sources/kafka-source';
 import { type Table, concatTables, sortByNumber } from '../table';
 import type { RunReport, StreamStats } from './report';
@@ -61,15 +63,17 @@ function header(value: unknown): string {
  * decoded but could not be scored carry that in their origin column (`topic/partition@offset`).
  */
 export function deadLetterHeaders(row: SinkRow): Record<string, string> {
-  let { source_topic: topic, source_partition: partition, source_offset: offset } = row;
   const inner = row.row as Record<string, unknown> | undefined;
-  const origin = /^(.+)\/(\d+)@(\d+)$/.exec(String(inner?.[ORIGIN_COLUMNS.source] ?? ''));
-  if (topic === undefined && origin) [, topic, partition, offset] = origin;
+  const origin = parseMessageLabel(String(inner?.[ORIGIN_COLUMNS.source] ?? ''));
+  const from =
+    row.source_topic === undefined && origin
+      ? origin
+      : { topic: row.source_topic, partition: row.source_partition, offset: row.source_offset };
   return {
     'dfp-error': header(row.reason),
-    'dfp-source-topic': header(topic),
-    'dfp-source-partition': header(partition),
-    'dfp-source-offset': header(offset),
+    'dfp-source-topic': header(from.topic),
+    'dfp-source-partition': header(from.partition),
+    'dfp-source-offset': header(from.offset),
   };
 }
 
@@ -105,7 +109,7 @@ export function decodeMessages(
       bad.push({ entity: m.key, reason: m.error, ...origin, field: null, value: m.value });
       continue;
     }
-    const label = `${m.topic}/${m.partition}@${m.offset}`;
+    const label = messageLabel(m.topic, m.partition, m.offset);
     report.records += m.rejects.length;
     report.rejected += m.rejects.length;
     for (const r of m.rejects) {

@@ -5,7 +5,7 @@ import type { StreamObserver } from '../pipeline/kafka-stream';
 import type { RunReport } from '../pipeline/report';
 import { createKafka } from '../sources/kafka-source';
 import { isS3Uri, parseS3Uri } from '../sources/s3';
-import type { ServiceMetrics } from './metrics';
+import type { CacheStats, ServiceMetrics } from './metrics';
 import type { ReadinessCheck } from './server';
 import type { ServiceSettings } from './settings';
 
@@ -54,15 +54,11 @@ export function readinessChecks(settings: ServiceSettings, ctx: PipelineContext)
 
 /** Consumer lag, counters and model cache counts of a Kafka main work, into the metrics. */
 export function streamObserver(metrics: ServiceMetrics): StreamObserver {
-  let cache = { hits: 0, misses: 0 };
   return {
     onLag: (topic, partition, lag) =>
       metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
     onChunk: (report) => metrics.observeReport(report),
-    onCache: (stats) => {
-      metrics.observeCache(stats, cache);
-      cache = { ...stats };
-    },
+    onCache: metrics.cacheObserver(),
   };
 }
 
@@ -73,16 +69,12 @@ export function streamObserver(metrics: ServiceMetrics): StreamObserver {
 export function observeWhileRunning(
   metrics: ServiceMetrics,
   report: RunReport,
-  cacheStats?: () => { hits: number; misses: number },
+  cacheStats?: () => CacheStats,
 ): () => void {
-  let cache = { hits: 0, misses: 0 };
+  const observeCache = metrics.cacheObserver();
   const look = () => {
     metrics.observeReport(report);
-    if (cacheStats) {
-      const stats = cacheStats();
-      metrics.observeCache(stats, cache);
-      cache = { ...stats };
-    }
+    if (cacheStats) observeCache(cacheStats());
   };
   const timer = setInterval(look, 1_000);
   timer.unref();

@@ -67,7 +67,7 @@ export async function buildInferenceService(
   // Every row is kept (threshold 0) so the answer has each record's scores.
   const scorer = new Scorer({ ...config, filterThreshold: 0 }, ctx, { detections, deadLetters });
   const lock = new Mutex();
-  let cache = { hits: 0, misses: 0 };
+  const observeCache = metrics.cacheObserver();
   let requestNo = 0;
 
   app.post(
@@ -148,9 +148,7 @@ export async function buildInferenceService(
         // The scorer counted every row it kept; only those at the threshold are detections.
         report.detections = before.detections + found.length;
         metrics.observeReport(report);
-        const stats = scorer.cacheStats();
-        metrics.observeCache(stats, cache);
-        cache = stats;
+        observeCache(scorer.cacheStats());
         return {
           records: records.length,
           scored: report.scored - before.scored,

@@ -6,6 +6,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RunReport } from '../pipeline/report';
 
+/** Running counts of one model cache. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+}
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly recordsRead: Counter;
@@ -102,9 +108,16 @@ export class ServiceMetrics {
     this.seen.set(report, now);
   }
 
-  /** Adds model cache hits and misses counted since the last call. */
-  observeCache(stats: { hits: number; misses: number }, last: { hits: number; misses: number }) {
-    if (stats.hits > last.hits) this.modelCacheHits.inc(stats.hits - last.hits);
-    if (stats.misses > last.misses) this.modelCacheMisses.inc(stats.misses - last.misses);
+  /**
+   * A function that takes one model cache's running hit and miss counts and adds what they
+   * grew by since its last call (one per cache, as a report is one per run).
+   */
+  cacheObserver(): (stats: CacheStats) => void {
+    let last: CacheStats = { hits: 0, misses: 0 };
+    return (stats) => {
+      if (stats.hits > last.hits) this.modelCacheHits.inc(stats.hits - last.hits);
+      if (stats.misses > last.misses) this.modelCacheMisses.inc(stats.misses - last.misses);
+      last = { ...stats };
+    };
   }
 }

@@ -140,40 +140,36 @@ async function isolate(
   env: NodeJS.ProcessEnv,
   problems: string[],
 ): Promise<string[]> {
-  const names = new Set(
-    buildProgram()
-      .options.map((o) => o.envVar)
-      .filter((v): v is string => v !== undefined),
-  );
+  const names = buildProgram()
+    .options.map((o) => o.envVar)
+    .filter((v): v is string => v !== undefined)
+    .sort();
   const found: string[] = [];
   let current: NodeJS.ProcessEnv = { ...env };
   let first: string | undefined = problems[0];
-  for (let round = 0; round < names.size; round++) {
-    if (first === undefined) break;
+  // Each round sets one variable aside, so the search ends.
+  while (first !== undefined) {
     const problem: string = first;
-    const without = async (name: string) => {
+    let culprit: string | undefined;
+    for (const name of names) {
+      if (current[name] === undefined) continue;
       const rest = { ...current };
       delete rest[name];
-      return { rest, problems: (await pipelineSettings(kind, rest)).problems };
-    };
-    let culprit: { name: string; rest: NodeJS.ProcessEnv; next: string | undefined } | null = null;
-    for (const name of [...names].sort()) {
-      if (current[name] === undefined) continue;
-      const check = await without(name);
-      if (check.problems[0] !== problem) {
-        culprit = { name, rest: check.rest, next: check.problems[0] };
+      const next = (await pipelineSettings(kind, rest)).problems[0];
+      if (next !== problem) {
+        found.push(`${name}=${JSON.stringify(current[name])}: ${problem}`);
+        culprit = name;
+        current = rest;
+        first = next;
         break;
       }
     }
-    if (!culprit) {
+    if (culprit === undefined) {
       found.push(problem);
       break;
     }
-    found.push(`${culprit.name}=${JSON.stringify(current[culprit.name])}: ${problem}`);
-    current = culprit.rest;
-    first = culprit.next;
   }
-  return found.length > 0 ? found : problems;
+  return found;
 }
 
 /** Reads and validates the settings; throws one error listing every bad setting. */

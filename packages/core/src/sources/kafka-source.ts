@@ -90,6 +90,19 @@ export function createKafka(
   return new Kafka(config);
 }
 
+/** How a record read from Kafka names where it came from (its origin, in errors and outputs). */
+export function messageLabel(topic: string, partition: number, offset: string): string {
+  return `${topic}/${partition}@${offset}`;
+}
+
+/** The topic, partition and offset in a `messageLabel`, or null for any other origin. */
+export function parseMessageLabel(
+  label: string,
+): { topic: string; partition: string; offset: string } | null {
+  const m = /^(.+)\/(\d+)@(\d+)$/.exec(label);
+  return m ? { topic: m[1], partition: m[2], offset: m[3] } : null;
+}
+
 function decodeMessage(topic: string, partition: number, m: KafkaMessage): SourceMessage {
   const base = {
     topic,
@@ -104,7 +117,7 @@ function decodeMessage(topic: string, partition: number, m: KafkaMessage): Sourc
   }
   try {
     // As in a file: the good records of a message are used, and only its bad entries rejected.
-    const read = parseRecords(base.value, `${topic}/${partition}@${m.offset}`);
+    const read = parseRecords(base.value, messageLabel(topic, partition, m.offset));
     return {
       ...base,
       records: read.records,

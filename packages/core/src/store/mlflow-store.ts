@@ -334,7 +334,7 @@ export class MlflowModelStore implements ModelStore {
         if (isMlflowError(err) && err.status === 404) return;
         if (!isMlflowError(err) || err.status !== 400 || attempt >= CHAMPION_ATTEMPTS) throw err;
       }
-      const named = await this.championVersion(name);
+      const named = (await this.champion(name))?.version ?? null;
       const ready = (await this.versions(name)).filter((v) => v.status === 'READY');
       const newest = Math.max(target, ...ready.map((v) => v.version));
       if (named === newest) return;
@@ -350,19 +350,25 @@ export class MlflowModelStore implements ModelStore {
     }
   }
 
-  /** The version the champion alias names, or null when it names none. */
-  private async championVersion(name: string): Promise<number | null> {
+  /**
+   * The version the champion alias names, whatever its status; null when there is no such
+   * model or alias, or the server has no aliases.
+   */
+  private async champion(name: string): Promise<ModelVersionInfo | null> {
     try {
       const res = await this.client.call<{ model_version?: RawModelVersion }>(
         'GET',
         'registered-models/alias',
         { query: { name, alias: CHAMPION_ALIAS } },
       );
-      return res.model_version
-        ? toInfo(res.model_version, 'registered-models/alias').version
-        : null;
+      return res.model_version ? toInfo(res.model_version, 'registered-models/alias') : null;
     } catch (err) {
-      if (isMlflowError(err) && err.status === 404) return null;
+      if (
+        isMlflowError(err) &&
+        (err.status === 404 || err.errorCode === 'INVALID_PARAMETER_VALUE')
+      ) {
+        return null;
+      }
       throw err;
     }
   }
@@ -384,25 +390,9 @@ export class MlflowModelStore implements ModelStore {
   }
 
   async latest(name: string): Promise<ModelVersionInfo | null> {
-    try {
-      const res = await this.client.call<{ model_version?: RawModelVersion }>(
-        'GET',
-        'registered-models/alias',
-        { query: { name, alias: CHAMPION_ALIAS } },
-      );
-      if (res.model_version) {
-        const info = toInfo(res.model_version, 'registered-models/alias');
-        if (info.status === 'READY') return info;
-      }
-    } catch (err) {
-      // No such model, no alias yet, or a server without aliases: look at the versions.
-      if (
-        !isMlflowError(err) ||
-        (err.status !== 404 && err.errorCode !== 'INVALID_PARAMETER_VALUE')
-      ) {
-        throw err;
-      }
-    }
+    const champion = await this.champion(name);
+    if (champion?.status === 'READY') return champion;
+    // No such model, no alias yet, or a server without aliases: look at the versions.
     const ready = (await this.versions(name)).filter((v) => v.status === 'READY');
     return ready.length === 0 ? null : ready[ready.length - 1];
   }

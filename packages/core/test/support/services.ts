@@ -20,12 +20,20 @@ function parseExports(stdout: string): Record<string, string> {
   return out;
 }
 
-/** `scripts/services.sh up <service>` with an optional private state directory. */
+/**
+ * `scripts/services.sh up <service>` with an optional private state directory, and extra
+ * variables for the server it starts.
+ */
 export async function servicesUp(
   service: string,
   stateDir?: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<Record<string, string>> {
-  const env = { ...process.env, ...(stateDir ? { DFP_SERVICES_DIR: stateDir } : {}) };
+  const env = {
+    ...process.env,
+    ...(stateDir ? { DFP_SERVICES_DIR: stateDir } : {}),
+    ...extraEnv,
+  };
   const { stdout } = await run('bash', [SERVICES, 'up', service], {
     env,
     timeout: 15 * 60 * 1000,
